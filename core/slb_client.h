@@ -1,0 +1,125 @@
+/* slb_client.h: signed SLB API calls over HTTPS with retries, structured
+ * errors and an observer that sees every attempt (never a secret). */
+#ifndef SLB_CLIENT_H
+#define SLB_CLIENT_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "slb_cred.h"
+#include "slb_sign.h"
+
+#define SLB_API_VERSION "2014-05-15"
+
+/* Codes of our own, for failures that are not the service's answer. */
+#define SLB_E_NETWORK "NetworkError"
+#define SLB_E_TIMEOUT "Timeout"
+#define SLB_E_TLS "TLSError"
+#define SLB_E_BAD_RESPONSE "BadResponse"
+#define SLB_E_CREDENTIALS "NoCredentials"
+#define SLB_E_INVALID "InvalidArgument"
+#define SLB_E_DELETE_LIMIT "DeleteLimitReached"
+#define SLB_E_TIME_LIMIT "TimeLimitReached"
+#define SLB_E_INTERNAL "ClientError"
+
+typedef struct slb_error {
+  int status;               /* HTTP status, 0 when none was received */
+  int retryable;            /* the failure was of a transient kind */
+  int attempts;
+  char code[128];
+  char message[512];
+  char request_id[128];
+  char host_id[256];
+  char recommend[512];
+} slb_error;
+
+/* What the observer hears after each attempt. */
+typedef struct slb_attempt {
+  const char *action;
+  const char *region;
+  int attempt;              /* 1-based */
+  int status;               /* 0: no HTTP answer */
+  const char *code;         /* "" on success */
+  const char *request_id;   /* "" when none */
+  double elapsed_ms;
+  int will_retry;
+  long retry_in_ms;
+} slb_attempt;
+
+typedef void (*slb_observer_fn)(const slb_attempt *attempt, void *ud);
+
+struct slb_sim;
+
+typedef struct slb_config {
+  const char *region;               /* NULL: environment, then profile */
+  const char *endpoint;             /* host[:port] or scheme://host[:port] */
+  const char *access_key_id;        /* explicit credentials, or NULL */
+  const char *access_key_secret;
+  const char *security_token;
+  const char *profile;
+  int signature_version;            /* 1 (default) or 3 */
+  long connect_timeout_ms;          /* per attempt; default 5,000 */
+  long timeout_ms;                  /* per attempt; default 30,000 */
+  int retries;                      /* after the first attempt; default 3;
+                                       -1 means the default */
+  long backoff_ms;                  /* first backoff step; default 200 */
+  const char *ca_file;
+  int dry_run;
+  long max_deletes;                 /* mutating calls allowed; <0: any */
+  struct slb_sim *simulate;         /* answer in-process; not owned */
+  slb_observer_fn observer;
+  void *observer_ud;
+  slb_getenv_fn getenv_fn;          /* NULL: the process environment */
+  void *getenv_ud;
+} slb_config;
+
+/* Fills cfg with the defaults. */
+void slb_config_init(slb_config *cfg);
+
+typedef struct slb_client slb_client;
+
+/* Validates the configuration and finds credentials (unless simulating).
+ * Returns NULL with err filled on failure. */
+slb_client *slb_client_new(const slb_config *cfg, slb_error *err);
+/* Wipes key material and frees everything; NULL is fine. */
+void slb_client_free(slb_client *c);
+
+const char *slb_client_region(const slb_client *c);
+const char *slb_client_profile(const slb_client *c);
+const char *slb_client_cred_source(const slb_client *c);
+int slb_client_dry_run(const slb_client *c);
+long slb_client_mutations(const slb_client *c);
+
+typedef struct slb_result {
+  cJSON *json;              /* the decoded answer; caller frees */
+  int status;
+  int attempts;
+  int dry_run;              /* not sent: dry-run mode, mutating action */
+  int already_deleted;      /* a retried delete found it gone */
+  char request_id[128];
+} slb_result;
+
+/* One SLB action. params holds the action's own parameters (not the
+ * common ones); region NULL means the client's region. Returns 0 with res
+ * filled, or -1 with err filled. Nothing is sent when the arguments are
+ * malformed. */
+int slb_client_call(slb_client *c, const char *action, const char *region,
+                    const slb_params *params, slb_result *res,
+                    slb_error *err);
+
+/* True unless the action only reads (Describe*, List*, Get*, Query*,
+ * Check*): unknown verbs count as mutating, to be safe in dry runs. */
+int slb_action_is_mutating(const char *action);
+int slb_region_valid(const char *region);
+/* The public endpoint host serving region. */
+void slb_region_endpoint(const char *region, char *out, size_t outlen);
+
+/* Turns an HTTP answer into JSON or a structured error; exposed for the
+ * fuzzers. Returns the parsed object, or NULL with err filled. */
+cJSON *slb_parse_response(long status, const char *body, size_t len,
+                          slb_error *err);
+/* Whether a service error code is worth retrying. */
+int slb_code_retryable(const char *code, long status);
+
+#endif

@@ -1,0 +1,72 @@
+/* slb_internal.h: what the client's own files share and nobody else
+ * sees. */
+#ifndef SLB_INTERNAL_H
+#define SLB_INTERNAL_H
+
+#include <curl/curl.h>
+
+#include "slb_client.h"
+
+#ifndef SLB_VERSION
+#define SLB_VERSION "0"
+#endif
+
+/* Past this many encoded bytes, parameters travel in a POST form body. */
+#define POST_THRESHOLD 2048
+#define MAX_BODY (32L * 1024 * 1024)
+#define MAX_BACKOFF_MS 20000L
+
+struct slb_client {
+  slb_cred cred;
+  char region[64];
+  char base_url[512];          /* scheme://host[:port], "" = by region */
+  int signature_version;
+  long connect_timeout_ms;
+  long timeout_ms;
+  int retries;
+  long backoff_ms;
+  char *ca_file;
+  int dry_run;
+  long max_deletes;
+  long mutations;
+  struct slb_sim *sim;
+  slb_observer_fn observer;
+  void *observer_ud;
+  CURL *easy;                  /* one handle, so connections stay alive */
+  char user_agent[64];
+  char curl_error[CURL_ERROR_SIZE];
+  slb_buf response;
+  long retry_after_ms;
+};
+
+/* One attempt's request, built from scratch each time. */
+struct request {
+  slb_params all;
+  slb_buf query;
+  slb_buf body;
+  slb_buf url;
+  struct curl_slist *headers;
+  int post;
+  char host[300];
+};
+
+/* Fills err from scratch: code, then a printf-style message. */
+void slb_set_error(slb_error *err, const char *code, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+/* Builds and signs one attempt's request; returns 0 or -1 with err. */
+int slb_request_build(slb_client *c, const char *action, const char *region,
+                      const slb_params *params, struct request *req,
+                      slb_error *err);
+void slb_request_free(struct request *req);
+
+/* Everything about a call that can be wrong before any I/O. */
+int slb_check_call(const char *action, const char *region,
+                   const slb_params *params, slb_error *err);
+
+/* Replaces every form of the client's secrets in text with "***". */
+void slb_scrub(const slb_client *c, char *text, size_t size);
+
+void slb_scrub_error(const slb_client *c, slb_error *err);
+
+#endif

@@ -1,0 +1,1005 @@
+/* lslb.c: the `slb` Lua module: signing, clients, and the certificate
+ * calls, with logging and an audit trail of every mutating call.
+ * Misuse raises; an operational failure returns nil and an error table. */
+#include "lslb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "slb_sim.h"
+
+#define DEFAULTS_KEY "slb.defaults"
+#define DEFAULT_CLIENT_KEY "slb.default_client"
+#define SIMS_KEY "slb.simulations"
+#define SIM_BOX "slb.simulation"
+
+enum { LOG_QUIET, LOG_NORMAL, LOG_VERBOSE };
+
+typedef struct lclient {
+  slb_client *client;          /* NULL once closed */
+  lua_State *L;                /* set while a call runs, for the observer */
+  int log_level;
+  FILE *audit;
+  int on_attempt;              /* registry reference, or LUA_NOREF */
+} lclient;
+
+typedef struct sim_box {
+  slb_sim *sim;
+} sim_box;
+
+/*
+** {======================================================
+** Helpers
+** =======================================================
+*/
+
+static lclient *check_open(lua_State *L)
+{
+  lclient *lc = luaL_checkudata(L, 1, LSLB_CLIENT);
+  if(!lc->client)
+    luaL_error(L, "attempt to use a closed slb client");
+  return lc;
+}
+
+static const char *opt_region(lua_State *L, int idx)
+{
+  const char *region = NULL;
+
+  if(lua_isnoneornil(L, idx))
+    return NULL;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_getfield(L, idx, "region");
+  if(!lua_isnil(L, -1)) {
+    if(lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, idx, "option 'region' must be a string");
+    region = lua_tostring(L, -1);
+    if(!slb_region_valid(region))
+      luaL_argerror(L, idx, lua_pushfstring(L, "invalid region id '%s'",
+                                            region));
+  }
+  lua_pop(L, 1);          /* the string stays alive in the options table */
+  return region;
+}
+
+static void iso_now(char out[32])
+{
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Parameters no log or audit line may show. */
+static int secret_param(const char *name)
+{
+  return strstr(name, "PrivateKey") || strstr(name, "Password") ||
+         strstr(name, "Secret") || strstr(name, "Token");
+}
+
+/* The parameter that says what a call acts on, for the log line. */
+static int subject_param(const slb_params *p)
+{
+  size_t i;
+
+  for(i = 0; i < p->count; i++) {
+    const char *name, *value;
+    size_t nl, vl;
+    slb_params_get(p, i, &name, &nl, &value, &vl);
+    if(nl > 2 && !memcmp(name + nl - 2, "Id", 2) &&
+       !(nl == 8 && !memcmp(name, "RegionId", 8)))
+      return (int)i;
+  }
+  return -1;
+}
+
+/* }====================================================== */
+
+/*
+** {======================================================
+** Logging and audit
+** =======================================================
+*/
+
+static void observer(const slb_attempt *a, void *ud)
+{
+  lclient *lc = ud;
+  lua_State *L = lc->L;
+
+  if(lc->log_level >= LOG_VERBOSE) {
+    fprintf(stderr, "slb: attempt %d %s region=%s status=%d code=%s "
+            "request=%s %.1f ms%s", a->attempt, a->action, a->region,
+            a->status, *a->code ? a->code : "-",
+            *a->request_id ? a->request_id : "-", a->elapsed_ms,
+            a->will_retry ? "" : "\n");
+    if(a->will_retry)
+      fprintf(stderr, ", retrying in %ld ms\n", a->retry_in_ms);
+  }
+  if(!L || lc->on_attempt == LUA_NOREF)
+    return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lc->on_attempt);
+  lua_createtable(L, 0, 9);
+  lua_pushstring(L, a->action);
+  lua_setfield(L, -2, "action");
+  lua_pushstring(L, a->region);
+  lua_setfield(L, -2, "region");
+  lua_pushinteger(L, a->attempt);
+  lua_setfield(L, -2, "attempt");
+  lua_pushinteger(L, a->status);
+  lua_setfield(L, -2, "status");
+  lua_pushstring(L, a->code);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, a->request_id);
+  lua_setfield(L, -2, "request_id");
+  lua_pushnumber(L, a->elapsed_ms);
+  lua_setfield(L, -2, "elapsed_ms");
+  lua_pushboolean(L, a->will_retry);
+  lua_setfield(L, -2, "will_retry");
+  lua_pushinteger(L, a->retry_in_ms);
+  lua_setfield(L, -2, "retry_in_ms");
+  /* The hook may not unwind through the C call in progress. */
+  if(lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    fprintf(stderr, "slb: on_attempt hook failed: %s\n",
+            lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+}
+
+static const char *outcome_word(int rc, const slb_result *res,
+                                const slb_error *err)
+{
+  if(rc)
+    return err->code;
+  if(res->dry_run)
+    return "dry-run";
+  return res->already_deleted ? "already-deleted" : "ok";
+}
+
+static void log_mutation(lclient *lc, const char *action, const char *region,
+                         const slb_params *p, int rc, const slb_result *res,
+                         const slb_error *err)
+{
+  const char *name = "", *value = "";
+  size_t nl = 0, vl = 0;
+  int at = subject_param(p);
+
+  if(lc->log_level < LOG_NORMAL)
+    return;
+  if(at >= 0)
+    slb_params_get(p, (size_t)at, &name, &nl, &value, &vl);
+  fprintf(stderr, "slb: %s %.*s%s%.*s region=%s: %s", action, (int)nl, name,
+          nl ? "=" : "", (int)(vl > 200 ? 200 : vl), value, region,
+          outcome_word(rc, res, err));
+  if(rc)
+    fprintf(stderr, " (%s)", err->message);
+  if(rc ? *err->request_id : *res->request_id)
+    fprintf(stderr, " request=%s", rc ? err->request_id : res->request_id);
+  fputc('\n', stderr);
+}
+
+static cJSON *audit_params(const slb_params *p)
+{
+  cJSON *obj = cJSON_CreateObject();
+  size_t i;
+
+  for(i = 0; i < p->count; i++) {
+    const char *name, *value;
+    size_t nl, vl;
+    char key[160], *text;
+    slb_params_get(p, i, &name, &nl, &value, &vl);
+    snprintf(key, sizeof(key), "%.*s", (int)nl, name);
+    if(secret_param(key)) {
+      cJSON_AddStringToObject(obj, key, "[redacted]");
+      continue;
+    }
+    text = malloc(vl + 1);
+    if(!text)
+      continue;
+    memcpy(text, value, vl);
+    text[vl] = '\0';
+    cJSON_AddStringToObject(obj, key, text);
+    free(text);
+  }
+  return obj;
+}
+
+static void audit_mutation(lclient *lc, const char *action,
+                           const char *region, const slb_params *p, int rc,
+                           const slb_result *res, const slb_error *err)
+{
+  cJSON *line;
+  char when[32], *text;
+
+  if(!lc->audit)
+    return;
+  iso_now(when);
+  line = cJSON_CreateObject();
+  cJSON_AddStringToObject(line, "time", when);
+  cJSON_AddStringToObject(line, "profile", slb_client_profile(lc->client));
+  cJSON_AddStringToObject(line, "region", region);
+  cJSON_AddStringToObject(line, "action", action);
+  cJSON_AddItemToObject(line, "params", audit_params(p));
+  cJSON_AddStringToObject(line, "request_id",
+                          rc ? err->request_id : res->request_id);
+  cJSON_AddStringToObject(line, "outcome", outcome_word(rc, res, err));
+  cJSON_AddBoolToObject(line, "dry_run", !rc && res->dry_run);
+  if(rc)
+    cJSON_AddStringToObject(line, "message", err->message);
+  text = cJSON_PrintUnformatted(line);
+  cJSON_Delete(line);
+  if(text) {
+    /* One write per line, flushed, so a crash loses at most this line. */
+    fprintf(lc->audit, "%s\n", text);
+    fflush(lc->audit);
+    free(text);
+  }
+}
+
+/* }====================================================== */
+
+static int run_call(lua_State *L, lclient *lc, const char *action,
+                    const char *region, const slb_params *p,
+                    slb_result *res, slb_error *err)
+{
+  int rc;
+
+  if(!region)
+    region = slb_client_region(lc->client);
+  lc->L = L;
+  rc = slb_client_call(lc->client, action, region, p, res, err);
+  lc->L = NULL;
+  if(!rc || strcmp(err->code, SLB_E_INVALID)) {
+    if(slb_action_is_mutating(action)) {
+      log_mutation(lc, action, region, p, rc, res, err);
+      audit_mutation(lc, action, region, p, rc, res, err);
+    }
+  }
+  return rc;
+}
+
+/* A core refusal of the arguments is the caller's mistake: raise it. */
+static int fail(lua_State *L, const slb_error *err)
+{
+  if(!strcmp(err->code, SLB_E_INVALID))
+    return luaL_error(L, "%s", err->message);
+  return lslb_pusherror(L, err);
+}
+
+static void check_id(lua_State *L, int arg, const char *what)
+{
+  size_t len;
+  const char *id;
+
+  if(lua_type(L, arg) != LUA_TSTRING)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a string, got %s",
+                                          what, luaL_typename(L, arg)));
+  id = lua_tolstring(L, arg, &len);
+  if(!len || len > 256)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be 1 to 256 bytes, "
+                                          "got %d", what, (int)len));
+  if(memchr(id, '\0', len))
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s contains a zero byte",
+                                          what));
+}
+
+/*
+** {======================================================
+** Client methods
+** =======================================================
+*/
+
+static int l_delete_cert(lua_State *L)
+{
+  lclient *lc = check_open(L);
+  const char *region, *id;
+  slb_params *p;
+  slb_result res;
+  slb_error err;
+
+  check_id(L, 2, "certificate id");
+  region = opt_region(L, 3);
+  id = lua_tostring(L, 2);
+  p = lslb_newparams(L);
+  if(slb_params_adds(p, "ServerCertificateId", id))
+    return luaL_error(L, "out of memory");
+  if(run_call(L, lc, "DeleteServerCertificate", region, p, &res, &err))
+    return fail(L, &err);
+  cJSON_Delete(res.json);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, res.request_id);
+  lua_setfield(L, -2, "request_id");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "id");
+  lua_pushstring(L, region ? region : slb_client_region(lc->client));
+  lua_setfield(L, -2, "region");
+  lua_pushboolean(L, res.already_deleted);
+  lua_setfield(L, -2, "already_deleted");
+  lua_pushboolean(L, res.dry_run);
+  lua_setfield(L, -2, "dry_run");
+  lua_pushinteger(L, res.attempts);
+  lua_setfield(L, -2, "attempts");
+  return 1;
+}
+
+/* The certificate list must be where the API puts it, or the answer is
+ * not what we think it is. */
+static int cert_list(const cJSON *json, const cJSON **out, slb_error *err)
+{
+  const cJSON *wrap = cJSON_GetObjectItemCaseSensitive(json,
+                                                       "ServerCertificates");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(wrap,
+                                                       "ServerCertificate");
+  const cJSON *item;
+
+  if(!cJSON_IsObject(wrap) || (list && !cJSON_IsArray(list)))
+    goto bad;
+  cJSON_ArrayForEach(item, list)
+    if(!cJSON_IsObject(item) || !cJSON_IsString(
+         cJSON_GetObjectItemCaseSensitive(item, "ServerCertificateId")))
+      goto bad;
+  *out = list;
+  return 0;
+bad:
+  memset(err, 0, sizeof(*err));
+  snprintf(err->code, sizeof(err->code), "%s", SLB_E_BAD_RESPONSE);
+  snprintf(err->message, sizeof(err->message), "DescribeServerCertificates"
+           " answer has no ServerCertificates.ServerCertificate list of "
+           "certificates");
+  return -1;
+}
+
+static int l_describe_certs(lua_State *L)
+{
+  lclient *lc = check_open(L);
+  const char *region = opt_region(L, 2);
+  slb_params *p = lslb_newparams(L);
+  const cJSON *list = NULL;
+  slb_result res;
+  slb_error err;
+
+  if(run_call(L, lc, "DescribeServerCertificates", region, p, &res, &err))
+    return fail(L, &err);
+  lslb_boxjson(L, res.json);
+  if(cert_list(res.json, &list, &err)) {
+    err.status = res.status;
+    snprintf(err.request_id, sizeof(err.request_id), "%s", res.request_id);
+    return lslb_pusherror(L, &err);
+  }
+  if(list)
+    lslb_pushjson(L, list);
+  else
+    lua_newtable(L);
+  return 1;
+}
+
+static int l_call(lua_State *L)
+{
+  lclient *lc = check_open(L);
+  const char *action = luaL_checkstring(L, 2);
+  const char *region = opt_region(L, 4);
+  slb_params *p = lslb_newparams(L);
+  slb_result res;
+  slb_error err;
+  int at;
+
+  if(!lua_isnoneornil(L, 3))
+    lslb_flatten(L, 3, 3, p);
+  at = slb_params_find(p, "RegionId");
+  if(!region && at >= 0) {
+    lua_getfield(L, 3, "RegionId");
+    region = lua_tostring(L, -1);     /* anchored in the params table */
+    lua_pop(L, 1);
+  }
+  if(run_call(L, lc, action, region, p, &res, &err))
+    return fail(L, &err);
+  lslb_boxjson(L, res.json);
+  lslb_pushjson(L, res.json);
+  if(res.dry_run) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "dry_run");
+  }
+  return 1;
+}
+
+static int l_client_region(lua_State *L)
+{
+  lua_pushstring(L, slb_client_region(check_open(L)->client));
+  return 1;
+}
+
+static int l_client_info(lua_State *L)
+{
+  lclient *lc = check_open(L);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, slb_client_region(lc->client));
+  lua_setfield(L, -2, "region");
+  lua_pushstring(L, slb_client_profile(lc->client));
+  lua_setfield(L, -2, "profile");
+  lua_pushstring(L, slb_client_cred_source(lc->client));
+  lua_setfield(L, -2, "credentials");
+  lua_pushboolean(L, slb_client_dry_run(lc->client));
+  lua_setfield(L, -2, "dry_run");
+  lua_pushinteger(L, slb_client_mutations(lc->client));
+  lua_setfield(L, -2, "mutations");
+  return 1;
+}
+
+/* Idempotent: serves close, __gc and __close alike. */
+static int l_client_close(lua_State *L)
+{
+  lclient *lc = luaL_checkudata(L, 1, LSLB_CLIENT);
+
+  slb_client_free(lc->client);
+  lc->client = NULL;
+  if(lc->audit)
+    fclose(lc->audit);
+  lc->audit = NULL;
+  if(lc->on_attempt != LUA_NOREF)
+    luaL_unref(L, LUA_REGISTRYINDEX, lc->on_attempt);
+  lc->on_attempt = LUA_NOREF;
+  return 0;
+}
+
+static int l_client_tostring(lua_State *L)
+{
+  lclient *lc = luaL_checkudata(L, 1, LSLB_CLIENT);
+  if(lc->client)
+    lua_pushfstring(L, "slb client (%s%s)", slb_client_region(lc->client),
+                    slb_client_dry_run(lc->client) ? ", dry run" : "");
+  else
+    lua_pushliteral(L, "slb client (closed)");
+  return 1;
+}
+
+/* }====================================================== */
+
+/*
+** {======================================================
+** Client construction
+** =======================================================
+*/
+
+/* Every option a client takes; anything else is a typo worth raising. */
+static const char *const client_options[] = {
+  "region", "profile", "endpoint", "access_key_id", "access_key_secret",
+  "security_token", "signature", "timeout", "connect_timeout", "retries",
+  "backoff", "ca_file", "dry_run", "max_deletes", "simulate", "audit",
+  "log", "on_attempt", NULL
+};
+
+static void check_option_names(lua_State *L, int idx)
+{
+  lua_pushnil(L);
+  while(lua_next(L, idx)) {
+    int i;
+    lua_pop(L, 1);
+    if(lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, 1, "option names must be strings");
+    for(i = 0; client_options[i]; i++)
+      if(!strcmp(lua_tostring(L, -1), client_options[i]))
+        break;
+    if(!client_options[i])
+      luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s'",
+                                          lua_tostring(L, -1)));
+  }
+}
+
+/* Pushes the option from the given table, else from the defaults. */
+static int get_option(lua_State *L, int given, int defaults,
+                      const char *name)
+{
+  if(given && lua_getfield(L, given, name) != LUA_TNIL)
+    return lua_type(L, -1);
+  if(given)
+    lua_pop(L, 1);
+  return lua_getfield(L, defaults, name);
+}
+
+static const char *string_option(lua_State *L, int given, int defaults,
+                                 const char *name)
+{
+  int t = get_option(L, given, defaults, name);
+  const char *s = NULL;
+
+  if(t == LUA_TSTRING)
+    s = lua_tostring(L, -1);
+  else if(t != LUA_TNIL)
+    luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a string",
+                                        name));
+  lua_pop(L, 1);             /* still anchored in its table */
+  return s;
+}
+
+static double number_option(lua_State *L, int given, int defaults,
+                            const char *name, double fallback, double min,
+                            double max)
+{
+  int t = get_option(L, given, defaults, name);
+  double v = fallback;
+
+  if(t != LUA_TNIL) {
+    if(t != LUA_TNUMBER)
+      luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a "
+                                          "number", name));
+    v = lua_tonumber(L, -1);
+    if(!(v >= min && v <= max))
+      luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be from "
+                                          "%f to %f", name, min, max));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+static int bool_option(lua_State *L, int given, int defaults,
+                       const char *name)
+{
+  int t = get_option(L, given, defaults, name), v;
+
+  if(t != LUA_TNIL && t != LUA_TBOOLEAN)
+    luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a boolean",
+                                        name));
+  v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static int sim_gc(lua_State *L)
+{
+  sim_box *box = luaL_checkudata(L, 1, SIM_BOX);
+  slb_sim_free(box->sim);
+  box->sim = NULL;
+  return 0;
+}
+
+/* One simulation per inventory file per Lua state, shared by every client
+ * so a deletion made through one is seen by the others. Leaves the box on
+ * the stack; returns NULL (and pushes an error message) on failure. */
+static slb_sim *simulation(lua_State *L, const char *path)
+{
+  sim_box *box;
+  char err[512];
+
+  lua_getfield(L, LUA_REGISTRYINDEX, SIMS_KEY);
+  if(lua_getfield(L, -1, path) == LUA_TUSERDATA) {
+    lua_remove(L, -2);
+    return ((sim_box *)lua_touserdata(L, -1))->sim;
+  }
+  lua_pop(L, 1);
+  box = lua_newuserdatauv(L, sizeof(*box), 0);
+  box->sim = NULL;
+  luaL_setmetatable(L, SIM_BOX);
+  box->sim = slb_sim_load(path, (long long)time(NULL) * 1000, err,
+                          sizeof(err));
+  if(!box->sim) {
+    lua_pop(L, 2);
+    lua_pushstring(L, err);
+    return NULL;
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, path);
+  lua_remove(L, -2);
+  return box->sim;
+}
+
+static int log_level(lua_State *L, const char *name)
+{
+  static const char *const levels[] = {"quiet", "normal", "verbose", NULL};
+  int i;
+
+  for(i = 0; levels[i]; i++)
+    if(!strcmp(name, levels[i]))
+      return i;
+  return luaL_argerror(L, 1, lua_pushfstring(L, "option 'log' must be "
+                       "quiet, normal or verbose, not '%s'", name));
+}
+
+static int signature_version(lua_State *L, const char *name)
+{
+  if(!name || !strcmp(name, "v1"))
+    return 1;
+  if(!strcmp(name, "v3"))
+    return 3;
+  return luaL_argerror(L, 1, lua_pushfstring(L, "option 'signature' must "
+                       "be v1 or v3, not '%s'", name));
+}
+
+static void read_config(lua_State *L, int given, int defaults,
+                        slb_config *cfg)
+{
+  cfg->region = string_option(L, given, defaults, "region");
+  cfg->profile = string_option(L, given, defaults, "profile");
+  cfg->endpoint = string_option(L, given, defaults, "endpoint");
+  cfg->access_key_id = string_option(L, given, defaults, "access_key_id");
+  cfg->access_key_secret = string_option(L, given, defaults,
+                                         "access_key_secret");
+  cfg->security_token = string_option(L, given, defaults,
+                                      "security_token");
+  cfg->ca_file = string_option(L, given, defaults, "ca_file");
+  cfg->signature_version =
+    signature_version(L, string_option(L, given, defaults, "signature"));
+  cfg->timeout_ms = (long)(1000 * number_option(L, given, defaults,
+                           "timeout", 30, 0.001, 86400));
+  cfg->connect_timeout_ms = (long)(1000 * number_option(L, given,
+                                   defaults, "connect_timeout", 5, 0.001,
+                                   3600));
+  cfg->retries = (int)number_option(L, given, defaults, "retries", 3, 0,
+                                    100);
+  cfg->backoff_ms = (long)(1000 * number_option(L, given, defaults,
+                           "backoff", 0.2, 0.001, 60));
+  cfg->max_deletes = (long)number_option(L, given, defaults, "max_deletes",
+                                         -1, -1, 1e9);
+  cfg->dry_run = bool_option(L, given, defaults, "dry_run");
+}
+
+/* Everything from the options that is not the core's own configuration:
+ * log level, audit file, hook. Returns 0, or pushes a message and -1. */
+static int read_extras(lua_State *L, int given, int defaults, lclient *lc)
+{
+  const char *level = string_option(L, given, defaults, "log");
+  const char *audit = string_option(L, given, defaults, "audit");
+
+  lc->log_level = level ? log_level(L, level) : LOG_QUIET;
+  if(get_option(L, given, defaults, "on_attempt") == LUA_TFUNCTION)
+    lc->on_attempt = luaL_ref(L, LUA_REGISTRYINDEX);
+  else if(!lua_isnil(L, -1))
+    luaL_argerror(L, 1, "option 'on_attempt' must be a function");
+  else
+    lua_pop(L, 1);
+  if(audit && !(lc->audit = fopen(audit, "a"))) {
+    lua_pushfstring(L, "cannot open audit file %s", audit);
+    return -1;
+  }
+  return 0;
+}
+
+/* Builds a client from options over the defaults; pushes it, or nil and
+ * an error. given is 0 when there are no options. */
+static int new_client(lua_State *L, int given)
+{
+  int defaults;
+  lclient *lc;
+  slb_config cfg;
+  slb_error err;
+  const char *sim_path;
+
+  lua_getfield(L, LUA_REGISTRYINDEX, DEFAULTS_KEY);
+  defaults = lua_gettop(L);
+  slb_config_init(&cfg);
+  read_config(L, given, defaults, &cfg);
+  sim_path = string_option(L, given, defaults, "simulate");
+  lc = lua_newuserdatauv(L, sizeof(*lc), 1);
+  memset(lc, 0, sizeof(*lc));
+  lc->on_attempt = LUA_NOREF;
+  luaL_setmetatable(L, LSLB_CLIENT);
+  if(sim_path) {
+    if(!(cfg.simulate = simulation(L, sim_path))) {
+      memset(&err, 0, sizeof(err));
+      snprintf(err.code, sizeof(err.code), "%s", SLB_E_INVALID);
+      snprintf(err.message, sizeof(err.message), "%s",
+               lua_tostring(L, -1));
+      return lslb_pusherror(L, &err);
+    }
+    lua_setiuservalue(L, -2, 1);        /* the client keeps it alive */
+  }
+  if(read_extras(L, given, defaults, lc)) {
+    memset(&err, 0, sizeof(err));
+    snprintf(err.code, sizeof(err.code), "%s", SLB_E_INVALID);
+    snprintf(err.message, sizeof(err.message), "%s", lua_tostring(L, -1));
+    return lslb_pusherror(L, &err);
+  }
+  cfg.observer = observer;
+  cfg.observer_ud = lc;
+  lc->client = slb_client_new(&cfg, &err);
+  if(!lc->client)
+    return lslb_pusherror(L, &err);
+  return 1;
+}
+
+static int l_client(lua_State *L)
+{
+  int given = 0;
+
+  if(!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_option_names(L, 1);
+    given = 1;
+  }
+  lua_settop(L, given);
+  return new_client(L, given);
+}
+
+/* }====================================================== */
+
+/*
+** {======================================================
+** Module functions
+** =======================================================
+*/
+
+/* Replaces the default options; the next module call builds a new default
+ * client from them. */
+static int l_configure(lua_State *L)
+{
+  luaL_checktype(L, 1, LUA_TTABLE);
+  check_option_names(L, 1);
+  lua_newtable(L);
+  lua_pushnil(L);
+  while(lua_next(L, 1)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, -4);
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, DEFAULTS_KEY);
+  if(lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_CLIENT_KEY) ==
+     LUA_TUSERDATA) {
+    lua_pushcfunction(L, l_client_close);
+    lua_insert(L, -2);
+    lua_call(L, 1, 0);
+  }
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_CLIENT_KEY);
+  return 0;
+}
+
+/* Pushes the default client, building it from the defaults on first use.
+ * Returns 1, or 2 after pushing nil and an error. */
+static int push_default(lua_State *L)
+{
+  int top = lua_gettop(L);
+
+  if(lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_CLIENT_KEY) ==
+     LUA_TUSERDATA)
+    return 1;
+  lua_pop(L, 1);
+  if(new_client(L, 0) != 1)
+    return 2;
+  lua_replace(L, top + 1);      /* drop the defaults table under it */
+  lua_settop(L, top + 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_CLIENT_KEY);
+  return 1;
+}
+
+/* Calls a method with the default client in argument 1. */
+static int with_default(lua_State *L, lua_CFunction method)
+{
+  int n = lua_gettop(L);
+
+  if(push_default(L) == 2)
+    return 2;
+  lua_insert(L, 1);
+  lua_settop(L, n + 1);
+  return method(L);
+}
+
+static int m_delete_cert(lua_State *L)
+{
+  return with_default(L, l_delete_cert);
+}
+
+static int m_describe_certs(lua_State *L)
+{
+  return with_default(L, l_describe_certs);
+}
+
+static int m_call(lua_State *L)
+{
+  return with_default(L, l_call);
+}
+
+static int m_default_client(lua_State *L)
+{
+  lua_settop(L, 0);
+  return push_default(L);
+}
+
+static const char *check_method(lua_State *L, int arg)
+{
+  const char *method = luaL_optstring(L, arg, "GET");
+  if(strcmp(method, "GET") && strcmp(method, "POST"))
+    luaL_argerror(L, arg, lua_pushfstring(L, "method must be GET or POST, "
+                                          "not '%s'", method));
+  return method;
+}
+
+static const char *check_secret(lua_State *L, int arg, size_t *len)
+{
+  if(lua_type(L, arg) != LUA_TSTRING)
+    luaL_argerror(L, arg, lua_pushfstring(L, "secret must be a string, got "
+                                          "%s", luaL_typename(L, arg)));
+  return lua_tolstring(L, arg, len);
+}
+
+/* slb.sign(params, secret [, method]): the V1 signature of exactly the
+ * given parameters, and the string that was signed. */
+static int l_sign(lua_State *L)
+{
+  slb_params *p;
+  const char *secret, *method;
+  size_t secret_len;
+  char signature[SLB_V1_SIGNATURE_SIZE];
+  slb_buf *sts;
+
+  if(lua_type(L, 1) != LUA_TTABLE)
+    luaL_argerror(L, 1, lua_pushfstring(L, "params must be a table, got %s",
+                                        luaL_typename(L, 1)));
+  secret = check_secret(L, 2, &secret_len);
+  method = check_method(L, 3);
+  p = lslb_newparams(L);
+  lslb_flatten(L, 1, 1, p);
+  sts = lslb_newbuf(L);
+  if(slb_sign_v1(p, method, secret, secret_len, sts, signature))
+    return luaL_error(L, "out of memory");
+  lua_pushstring(L, signature);
+  lua_pushlstring(L, sts->data, sts->len);
+  return 2;
+}
+
+static void fill_pairs(lua_State *L, int opts, const char *field,
+                       slb_params *p)
+{
+  if(lua_getfield(L, opts, field) != LUA_TNIL) {
+    if(!lua_istable(L, -1))
+      luaL_argerror(L, 1, lua_pushfstring(L, "field '%s' must be a table",
+                                          field));
+    lslb_flatten(L, -1, 1, p);
+  }
+  lua_pop(L, 1);
+}
+
+static const char *field_string(lua_State *L, int opts, const char *field,
+                                size_t *len)
+{
+  const char *s;
+
+  if(lua_getfield(L, opts, field) != LUA_TSTRING)
+    luaL_argerror(L, 1, lua_pushfstring(L, "field '%s' must be a string, "
+                                        "got %s", field,
+                                        luaL_typename(L, -1)));
+  s = lua_tolstring(L, -1, len);
+  lua_pop(L, 1);            /* anchored in the options table */
+  return s;
+}
+
+/* slb.sign_v3{method=, query=, headers=, secret=, access_key_id=}: the
+ * ACS3-HMAC-SHA256 signature of exactly those headers and query, the
+ * canonical request, and the Authorization value. */
+static int l_sign_v3(lua_State *L)
+{
+  slb_params *query, *headers;
+  slb_v3_request req;
+  slb_v3_result *out;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "method");
+  req.method = check_method(L, -1);
+  lua_pop(L, 1);
+  req.secret = field_string(L, 1, "secret", &req.secret_len);
+  req.access_key_id = field_string(L, 1, "access_key_id", NULL);
+  query = lslb_newparams(L);
+  headers = lslb_newparams(L);
+  fill_pairs(L, 1, "query", query);
+  fill_pairs(L, 1, "headers", headers);
+  if(slb_params_find(headers, "x-acs-content-sha256") < 0)
+    luaL_argerror(L, 1, "headers must include x-acs-content-sha256");
+  req.query = query;
+  req.headers = headers;
+  out = lua_newuserdatauv(L, sizeof(*out), 0);
+  slb_v3_result_init(out);
+  luaL_setmetatable(L, LSLB_V3);
+  if(slb_sign_v3(&req, out))
+    return luaL_error(L, "header names must be printable ASCII without "
+                      "spaces, ':' or ';'");
+  lua_pushstring(L, out->signature);
+  lua_pushlstring(L, out->canonical_request.data,
+                  out->canonical_request.len);
+  lua_pushlstring(L, out->authorization.data, out->authorization.len);
+  lua_pushstring(L, out->hashed_canonical_request);
+  return 4;
+}
+
+static int v3_gc(lua_State *L)
+{
+  slb_v3_result_free(luaL_checkudata(L, 1, LSLB_V3));
+  return 0;
+}
+
+static int l_is_mutating(lua_State *L)
+{
+  lua_pushboolean(L, slb_action_is_mutating(luaL_checkstring(L, 1)));
+  return 1;
+}
+
+/* slb.each(items, fn [, opts]): fn(item, i) for each item, in order. */
+static int l_each(lua_State *L)
+{
+  lua_Integer i, n;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  if(!lua_isnoneornil(L, 3))
+    luaL_checktype(L, 3, LUA_TTABLE);
+  n = luaL_len(L, 1);
+  for(i = 1; i <= n; i++) {
+    lua_pushvalue(L, 2);
+    lua_geti(L, 1, i);
+    lua_pushinteger(L, i);
+    lua_call(L, 2, 0);
+  }
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* }====================================================== */
+
+static const luaL_Reg module_functions[] = {
+  {"sign", l_sign},
+  {"sign_v3", l_sign_v3},
+  {"client", l_client},
+  {"configure", l_configure},
+  {"default_client", m_default_client},
+  {"delete_cert", m_delete_cert},
+  {"describe_certs", m_describe_certs},
+  {"call", m_call},
+  {"each", l_each},
+  {"is_mutating", l_is_mutating},
+  {NULL, NULL}
+};
+
+static const luaL_Reg client_methods[] = {
+  {"delete_cert", l_delete_cert},
+  {"describe_certs", l_describe_certs},
+  {"call", l_call},
+  {"region", l_client_region},
+  {"info", l_client_info},
+  {"close", l_client_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg client_metamethods[] = {
+  {"__index", NULL},            /* filled with the methods */
+  {"__gc", l_client_close},
+  {"__close", l_client_close},
+  {"__tostring", l_client_tostring},
+  {NULL, NULL}
+};
+
+static void create_metatables(lua_State *L)
+{
+  luaL_newmetatable(L, LSLB_CLIENT);
+  luaL_setfuncs(L, client_metamethods, 0);
+  luaL_newlibtable(L, client_methods);
+  luaL_setfuncs(L, client_methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, SIM_BOX);
+  lua_pushcfunction(L, sim_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LSLB_V3);
+  lua_pushcfunction(L, v3_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  lslb_open_conv(L);
+}
+
+int luaopen_slb(lua_State *L)
+{
+  create_metatables(L);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, SIMS_KEY);
+  if(lua_getfield(L, LUA_REGISTRYINDEX, DEFAULTS_KEY) != LUA_TTABLE) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, DEFAULTS_KEY);
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, module_functions);
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "null");
+  lua_pushliteral(L, SLB_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}
