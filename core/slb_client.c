@@ -135,6 +135,9 @@ static int choose_region(slb_client *c, const slb_config *cfg,
   else if(!getenv_region(cfg, c->region, sizeof(c->region)) &&
           c->cred.region_id)
     snprintf(c->region, sizeof(c->region), "%s", c->cred.region_id);
+  if(!*c->region && c->sim && slb_sim_first_region(c->sim))
+    snprintf(c->region, sizeof(c->region), "%s",
+             slb_sim_first_region(c->sim));
   if(!*c->region) {
     slb_set_error(err, SLB_E_INVALID, "no region: give one (--region, "
               "region = ...) or set ALIBABA_CLOUD_REGION_ID");

@@ -14,7 +14,8 @@ typedef struct slb_cred {
   char source[256];         /* where the key came from, for logs */
 } slb_cred;
 
-/* Looks up an environment variable; tests pass their own. */
+/* Looks up an environment variable; tests pass their own. The string
+ * returned must stay valid until slb_cred_resolve returns. */
 typedef const char *(*slb_getenv_fn)(const char *name, void *ud);
 
 typedef struct slb_cred_opts {
@@ -27,15 +28,18 @@ typedef struct slb_cred_opts {
 } slb_cred_opts;
 
 /* Resolves credentials in the documented order. Returns 0 and fills out, or
- * -1 with a message in err (never containing a secret). out is always left
- * safe to pass to slb_cred_clear. */
+ * -1 with a message in err (never containing a secret). out need not be
+ * initialised (earlier contents are overwritten, not freed) and is always
+ * left safe to pass to slb_cred_clear. opts may be NULL. */
 int slb_cred_resolve(const slb_cred_opts *opts, slb_cred *out,
                      char *err, size_t errlen);
 
 /* The two file readers on their own, for tests and fuzzing. profile NULL
  * means the file's own default ("current" / "default"). Return 0 when a key
  * was found, 1 when the file names no usable key for that profile (err says
- * why), -1 when the text is malformed or the named profile is missing. */
+ * why; this includes an unsupported mode or type, or half a key), -1 when
+ * the text is malformed or the named profile is missing. text need not be
+ * NUL-terminated; a NUL byte inside it is malformed. */
 int slb_cred_parse_cli_config(const char *text, size_t len,
                               const char *profile, slb_cred *out,
                               char *err, size_t errlen);

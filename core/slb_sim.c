@@ -101,8 +101,8 @@ static int count_list(const cJSON *src, const char *name, int *bad)
 
 static cJSON *sans(const cJSON *src, const char *common_name, int *bad)
 {
-  const cJSON *list = cJSON_GetObjectItemCaseSensitive(src,
-                                                       "SubjectAlternativeNames");
+  const cJSON *list =
+    cJSON_GetObjectItemCaseSensitive(src, "SubjectAlternativeNames");
   cJSON *out = cJSON_CreateObject(), *names = cJSON_CreateArray();
   const cJSON *item;
 
@@ -562,4 +562,9 @@ int slb_sim_handle(slb_sim *sim, const char *region, const char *action,
   slb_buf_adds(body, text);
   free(text);
   return body->failed ? -1 : 0;
+}
+
+const char *slb_sim_first_region(const slb_sim *sim)
+{
+  return sim->count ? sim->regions[0].name : NULL;
 }

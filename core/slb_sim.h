@@ -18,6 +18,10 @@ slb_sim *slb_sim_load(const char *path, long long now_ms, char *err,
                       size_t errlen);
 void slb_sim_free(slb_sim *sim);
 
+/* The first region of the inventory, or NULL when it has none: the
+ * region a simulation uses when none is configured. */
+const char *slb_sim_first_region(const slb_sim *sim);
+
 /* Answers one call as the service would: fills status and a JSON body.
  * Returns 0, or -1 when out of memory. */
 int slb_sim_handle(slb_sim *sim, const char *region, const char *action,
