@@ -41,20 +41,33 @@ static int copy_params(struct request *req, const slb_params *params,
   return 0;
 }
 
-static int add_header(struct request *req, const char *name,
-                      const char *value)
+static int add_header_n(struct request *req, const char *name,
+                        size_t name_len, const char *value,
+                        size_t value_len)
 {
   char line[4096];
   struct curl_slist *grown;
 
-  if((size_t)snprintf(line, sizeof(line), "%s: %s", name, value) >=
-     sizeof(line))
+  if((size_t)snprintf(line, sizeof(line), "%.*s: %.*s", (int)name_len,
+                      name, (int)value_len, value) >= sizeof(line))
     return -1;
   grown = curl_slist_append(req->headers, line);
   if(!grown)
     return -1;
   req->headers = grown;
   return 0;
+}
+
+static int add_header(struct request *req, const char *name,
+                      const char *value)
+{
+  return add_header_n(req, name, strlen(name), value, strlen(value));
+}
+
+/* True when the pair's name is exactly word. */
+static int named(const char *name, size_t name_len, const char *word)
+{
+  return strlen(word) == name_len && !memcmp(name, word, name_len);
 }
 
 /* Where the request goes: the override, or the region's public host. */
@@ -174,8 +187,9 @@ static int build_v3(slb_client *c, const char *action, const char *ts,
     size_t name_len, value_len;
     slb_params_get(&headers, i, &name, &name_len, &value, &value_len);
     /* curl sends Host and Content-Type itself, with the same values. */
-    if(strcmp(name, "host") && strcmp(name, "content-type") &&
-       add_header(req, name, value))
+    if(!named(name, name_len, "host") &&
+       !named(name, name_len, "content-type") &&
+       add_header_n(req, name, name_len, value, value_len))
       goto fail;
   }
   rc = 0;

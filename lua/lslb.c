@@ -907,6 +907,26 @@ static int v3_gc(lua_State *L)
   return 0;
 }
 
+/* slb.json_decode(text): a JSON text as Lua values (null is slb.null);
+ * nil and a message when it is not JSON. */
+static int l_json_decode(lua_State *L)
+{
+  size_t len;
+  const char *text = luaL_checklstring(L, 1, &len);
+  cJSON *json = cJSON_ParseWithLength(text, len);
+
+  if(!json) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "not valid JSON near byte %d",
+                    (int)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text
+                          : 0));
+    return 2;
+  }
+  lslb_boxjson(L, json);
+  lslb_pushjson(L, json);
+  return 1;
+}
+
 static int l_is_mutating(lua_State *L)
 {
   lua_pushboolean(L, slb_action_is_mutating(luaL_checkstring(L, 1)));
@@ -946,6 +966,7 @@ static const luaL_Reg module_functions[] = {
   {"call", m_call},
   {"each", l_each},
   {"is_mutating", l_is_mutating},
+  {"json_decode", l_json_decode},
   {NULL, NULL}
 };
 
