@@ -56,7 +56,7 @@ static void snippet(char *out, size_t outlen, const char *body, size_t len)
 }
 
 static cJSON *bad_response(long status, const char *why, const char *body,
-                           size_t len, slb_error *err)
+                           size_t len, int transient, slb_error *err)
 {
   char excerpt[160];
 
@@ -66,8 +66,9 @@ static cJSON *bad_response(long status, const char *why, const char *body,
   snprintf(err->message, sizeof(err->message),
            "HTTP %ld with %s%s%s%s", status, why,
            len ? ": \"" : "", excerpt, len ? "\"" : "");
-  /* A gateway's page or a cut-off answer is transient by nature. */
-  err->retryable = 1;
+  /* A gateway's page or a cut-off answer is transient by nature; well
+   * formed JSON of the wrong shape will be the same next time. */
+  err->retryable = transient || status >= 500;
   return NULL;
 }
 
@@ -92,28 +93,23 @@ cJSON *slb_parse_response(long status, const char *body, size_t len,
                           slb_error *err)
 {
   cJSON *json;
-  const cJSON *request_id;
 
   if(!len)
-    return bad_response(status, "an empty body", body, len, err);
+    return bad_response(status, "an empty body", body, len, 1, err);
   if(memchr(body, '\0', len))
-    return bad_response(status, "a zero byte in the body", body, len, err);
+    return bad_response(status, "a zero byte in the body", body, len, 1,
+                        err);
   json = cJSON_ParseWithLength(body, len);
   if(!json)
-    return bad_response(status, "a body that is not JSON", body, len, err);
+    return bad_response(status, "a body that is not JSON", body, len, 1,
+                        err);
   if(!cJSON_IsObject(json)) {
     cJSON_Delete(json);
     return bad_response(status, "JSON that is not an object", body, len,
-                        err);
+                        0, err);
   }
   if(status < 200 || status > 299)
     return service_error(status, json, err);
 
-  request_id = cJSON_GetObjectItemCaseSensitive(json, "RequestId");
-  if(request_id && !cJSON_IsString(request_id)) {
-    cJSON_Delete(json);
-    return bad_response(status, "a RequestId that is not a string", body,
-                        len, err);
-  }
   return json;
 }
