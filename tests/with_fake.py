@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run a command against a fresh fake SLB endpoint (used by ctest).
 
-usage: with_fake.py [--tls] [--inventory FILE] [--latency-ms N] -- CMD ...
+usage: with_fake.py [--tls] [--inventory FILE] [--latency-ms N]
+                    [--key ID:SECRET[:TOKEN]]... -- CMD ...
 
 Starts fake_slb.py on free ports, runs CMD with SLB_TEST_* variables
 pointing at it, stops the fake and exits with CMD's status (2 if the fake
@@ -34,12 +35,15 @@ class Terminated(Exception):
 def split_argv(argv):
     if '--' not in argv:
         sys.exit('usage: with_fake.py [--tls] [--inventory FILE] '
-                 '[--latency-ms N] -- CMD [ARGS...]')
+                 '[--latency-ms N] [--key ID:SECRET[:TOKEN]]... '
+                 '-- CMD [ARGS...]')
     at = argv.index('--')
     parser = argparse.ArgumentParser(prog='with_fake.py')
     parser.add_argument('--tls', action='store_true')
     parser.add_argument('--inventory')
     parser.add_argument('--latency-ms', type=float, default=0)
+    # Extra keys the fake accepts besides testid:testsecret, for STS tests.
+    parser.add_argument('--key', action='append', default=[])
     options = parser.parse_args(argv[:at])
     command = argv[at + 1:]
     if not command:
@@ -58,6 +62,10 @@ def start_fake(options, work_dir):
         fake_cmd += ['--inventory', os.path.abspath(options.inventory)]
     if options.latency_ms:
         fake_cmd += ['--latency-ms', str(options.latency_ms)]
+    if options.key:
+        fake_cmd += ['--key', 'testid:testsecret']
+        for key in options.key:
+            fake_cmd += ['--key', key]
     with open(os.path.join(work_dir, 'fake.stderr'), 'w+b') as errors:
         process = subprocess.Popen(fake_cmd, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=errors)

@@ -148,6 +148,24 @@ do
   c:close()
 end
 
+-- STS credentials: the token is signed and sent, under both versions.
+for _, version in ipairs{"v1", "v3"} do
+  F.clear()
+  local c = F.client{access_key_id = "STS.testid",
+                     access_key_secret = "stssecret",
+                     security_token = "CAIS+sts/token==",
+                     signature = version}
+  local certs, err = c:describe_certs()
+  T.check(certs, "sts " .. version .. ": accepted: " .. tostring(err))
+  c:close()
+  c = F.client{access_key_id = "STS.testid", access_key_secret = "stssecret",
+               security_token = "CAIS+other", signature = version}
+  certs, err = c:describe_certs()
+  T.eq(err and err.code, "InvalidSecurityToken.Mismatch",
+       "sts " .. version .. ": wrong token refused")
+  c:close()
+end
+
 -- V3 signatures, GET and POST (a large body goes as a form).
 do
   F.clear()
