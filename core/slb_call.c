@@ -1,5 +1,6 @@
-/* slb_call.c: one logical call: dry-run and safety-limit checks, then
- * attempts over HTTP (or the simulator) with bounded, jittered retries. */
+/* slb_call.c: one logical call (an op): dry-run and safety-limit checks,
+ * then attempts over HTTP (or the simulator) with bounded, jittered
+ * retries. The synchronous call and the multi driver share every step. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +12,7 @@
 #include "slb_internal.h"
 #include "slb_sim.h"
 
-/* What one attempt left behind for the retry decision. */
-struct outcome {
-  long status;
-  int uncertain;            /* the service may have acted on it */
-  cJSON *json;
-};
-
-static double monotonic_ms(void)
+double slb_monotonic_ms(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -34,18 +28,18 @@ static void sleep_ms(long ms)
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
-  slb_client *c = ud;
+  slb_op *op = ud;
 
-  if(c->response.len + n > (size_t)MAX_BODY)
+  if(op->response.len + n > (size_t)MAX_BODY)
     return 0;                           /* curl reports a write error */
-  slb_buf_add(&c->response, data, n);
-  return c->response.failed ? 0 : n * size;
+  slb_buf_add(&op->response, data, n);
+  return op->response.failed ? 0 : n * size;
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *ud)
 {
   static const char name[] = "x-acs-retry-after:";
-  slb_client *c = ud;
+  slb_op *op = ud;
   size_t len = n * size;
 
   if(len > sizeof(name) && !strncasecmp(line, name, sizeof(name) - 1)) {
@@ -55,16 +49,18 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
       k = sizeof(digits) - 1;
     memcpy(digits, line + sizeof(name) - 1, k);
     digits[k] = '\0';
-    c->retry_after_ms = strtol(digits, NULL, 10);
-    if(c->retry_after_ms < 0 || c->retry_after_ms > MAX_BACKOFF_MS * 3)
-      c->retry_after_ms = 0;
+    op->retry_after_ms = strtol(digits, NULL, 10);
+    if(op->retry_after_ms < 0 || op->retry_after_ms > MAX_BACKOFF_MS * 3)
+      op->retry_after_ms = 0;
   }
   return len;
 }
 
-static void setup_easy(slb_client *c, struct request *req)
+static void setup_easy(slb_op *op)
 {
-  CURL *e = c->easy;
+  const slb_client *c = op->c;
+  struct request *req = &op->req;
+  CURL *e = op->easy;
 
   curl_easy_setopt(e, CURLOPT_URL, req->url.data);
   if(req->post) {
@@ -86,10 +82,11 @@ static void setup_easy(slb_client *c, struct request *req)
   curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, op);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, op);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, op->curl_error);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, op);
 }
 
 static int tls_failure(CURLcode rc)
@@ -108,11 +105,11 @@ static int tls_failure(CURLcode rc)
 }
 
 /* A transfer that got no usable HTTP answer. */
-static void transport_error(slb_client *c, CURLcode rc, struct outcome *o,
-                            slb_error *err)
+static void transport_error(slb_op *op, CURLcode rc)
 {
-  const char *detail = *c->curl_error ? c->curl_error :
+  const char *detail = *op->curl_error ? op->curl_error :
                        curl_easy_strerror(rc);
+  slb_error *err = &op->err;
 
   if(rc == CURLE_WRITE_ERROR) {
     slb_set_error(err, SLB_E_BAD_RESPONSE, "response body larger than "
@@ -134,74 +131,50 @@ static void transport_error(slb_client *c, CURLcode rc, struct outcome *o,
   case CURLE_RECV_ERROR: case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE:
   case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
     err->retryable = 1;
-    o->uncertain = 1;
+    op->was_uncertain = 1;
     break;
   default:
     break;
   }
 }
 
-static int perform_http(slb_client *c, const char *action,
-                        const char *region, const slb_params *params,
-                        struct outcome *o, slb_error *err)
+/* The simulator answers at once; no transfer is involved. */
+static void simulate(slb_op *op, long *status)
 {
-  struct request req;
-  CURLcode rc;
+  if(slb_sim_handle(op->c->sim, op->region, op->action, &op->params,
+                    status, &op->response))
+    slb_set_error(&op->err, SLB_E_INTERNAL, "out of memory in simulation");
+}
 
-  if(slb_request_build(c, action, region, params, &req, err)) {
-    slb_request_free(&req);
+int slb_op_start_attempt(slb_op *op)
+{
+  op->attempt++;
+  op->attempt_started = slb_monotonic_ms();
+  slb_buf_reset(&op->response);
+  op->retry_after_ms = 0;
+  op->curl_error[0] = '\0';
+  memset(&op->err, 0, sizeof(op->err));
+  if(op->c->sim)
+    return 0;
+  if(slb_request_build(op->c, op->action, op->region, &op->params,
+                       &op->req, &op->err)) {
+    slb_request_free(&op->req);
     return -1;
   }
-  slb_buf_reset(&c->response);
-  c->retry_after_ms = 0;
-  c->curl_error[0] = '\0';
-  setup_easy(c, &req);
-  rc = curl_easy_perform(c->easy);
-  curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
-  slb_request_free(&req);
-  if(rc != CURLE_OK) {
-    transport_error(c, rc, o, err);
-    return -1;
-  }
-  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &o->status);
+  op->transfer = 1;
+  setup_easy(op);
   return 0;
 }
 
-static int perform_sim(slb_client *c, const char *action,
-                       const char *region, const slb_params *params,
-                       struct outcome *o, slb_error *err)
+/* The answer of an attempt that got one: JSON, or a structured error. */
+static void read_answer(slb_op *op, long status)
 {
-  slb_buf_reset(&c->response);
-  c->retry_after_ms = 0;
-  if(slb_sim_handle(c->sim, region, action, params, &o->status,
-                    &c->response)) {
-    slb_set_error(err, SLB_E_INTERNAL, "out of memory in simulation");
-    return -1;
-  }
-  return 0;
-}
-
-/* One attempt: an answer in o->json, or err. */
-static int attempt(slb_client *c, const char *action, const char *region,
-                   const slb_params *params, struct outcome *o,
-                   slb_error *err)
-{
-  int rc;
-
-  memset(o, 0, sizeof(*o));
-  memset(err, 0, sizeof(*err));
-  rc = c->sim ? perform_sim(c, action, region, params, o, err) :
-       perform_http(c, action, region, params, o, err);
-  if(!rc) {
-    o->json = slb_parse_response(o->status, c->response.data,
-                                 c->response.len, err);
-    if(!o->json && o->status >= 500)
-      o->uncertain = 1;
-    if(!o->json && o->status >= 200 && o->status < 300)
-      o->uncertain = 1;
-  }
-  slb_scrub_error(c, err);
-  return o->json ? 0 : -1;
+  op->res.status = (int)status;
+  op->res.json = slb_parse_response(status, op->response.data,
+                                    op->response.len, &op->err);
+  /* The service may have acted on a request whose answer was lost. */
+  if(!op->res.json && (status >= 500 || (status >= 200 && status < 300)))
+    op->was_uncertain = 1;
 }
 
 static unsigned random_u32(void)
@@ -214,9 +187,10 @@ static unsigned random_u32(void)
 
 /* Exponential steps with "equal jitter" (half fixed, half random), never
  * shorter than what the service asked for. */
-static long backoff_ms(const slb_client *c, int attempt_no)
+static long backoff_ms(const slb_op *op)
 {
-  long step = c->backoff_ms;
+  long step = op->c->backoff_ms;
+  int attempt_no = op->attempt;
   int i;
 
   for(i = 1; i < attempt_no && step < MAX_BACKOFF_MS; i++)
@@ -224,27 +198,23 @@ static long backoff_ms(const slb_client *c, int attempt_no)
   if(step > MAX_BACKOFF_MS)
     step = MAX_BACKOFF_MS;
   step = step / 2 + (long)(random_u32() % (unsigned)(step / 2 + 1));
-  return step > c->retry_after_ms ? step : c->retry_after_ms;
+  return step > op->retry_after_ms ? step : op->retry_after_ms;
 }
 
-static void notify(slb_client *c, const char *action, const char *region,
-                   int attempt_no, const struct outcome *o,
-                   const slb_error *err, double elapsed, long retry_in)
+static void notify(const slb_op *op, long retry_in)
 {
+  const slb_client *c = op->c;
   slb_attempt a;
-  const cJSON *rid = o->json ?
-    cJSON_GetObjectItemCaseSensitive(o->json, "RequestId") : NULL;
 
   if(!c->observer)
     return;
-  a.action = action;
-  a.region = region;
-  a.attempt = attempt_no;
-  a.status = (int)o->status;
-  a.code = o->json ? "" : err->code;
-  a.request_id = o->json ? (cJSON_IsString(rid) ? rid->valuestring : "") :
-                 err->request_id;
-  a.elapsed_ms = elapsed;
+  a.action = op->action;
+  a.region = op->region;
+  a.attempt = op->attempt;
+  a.status = op->res.json ? op->res.status : op->err.status;
+  a.code = op->res.json ? "" : op->err.code;
+  a.request_id = op->res.json ? op->res.request_id : op->err.request_id;
+  a.elapsed_ms = slb_monotonic_ms() - op->attempt_started;
   a.will_retry = retry_in >= 0;
   a.retry_in_ms = retry_in >= 0 ? retry_in : 0;
   c->observer(&a, c->observer_ud);
@@ -252,76 +222,132 @@ static void notify(slb_client *c, const char *action, const char *region,
 
 /* A delete whose earlier attempt may have landed and that now finds the
  * certificate gone did what was asked. */
-static int already_deleted(const char *action, int was_uncertain,
-                           const slb_error *err)
+static int already_deleted(const slb_op *op)
 {
-  return was_uncertain && !strcmp(action, "DeleteServerCertificate") &&
-         !strcmp(err->code, "ServerCertificateId.NotFound");
+  return op->was_uncertain &&
+         !strcmp(op->action, "DeleteServerCertificate") &&
+         !strcmp(op->err.code, "ServerCertificateId.NotFound");
 }
 
-static void fill_result(slb_result *res, struct outcome *o, int attempts)
+static void request_id_of(slb_op *op)
 {
-  const cJSON *rid = cJSON_GetObjectItemCaseSensitive(o->json, "RequestId");
-
-  memset(res, 0, sizeof(*res));
-  res->json = o->json;
-  res->status = (int)o->status;
-  res->attempts = attempts;
+  const cJSON *rid = cJSON_GetObjectItemCaseSensitive(op->res.json,
+                                                      "RequestId");
   if(cJSON_IsString(rid))
-    snprintf(res->request_id, sizeof(res->request_id), "%s",
+    snprintf(op->res.request_id, sizeof(op->res.request_id), "%s",
              rid->valuestring);
 }
 
-static int dry_run_result(slb_result *res)
+static void finish(slb_op *op, int rc)
 {
-  memset(res, 0, sizeof(*res));
-  res->json = cJSON_CreateObject();
-  res->dry_run = 1;
-  return res->json ? 0 : -1;
-}
+  slb_client *c = op->c;
 
-static int retry_loop(slb_client *c, const char *action, const char *region,
-                      const slb_params *params, slb_result *res,
-                      slb_error *err)
-{
-  struct outcome o;
-  int n, was_uncertain = 0;
-
-  for(n = 1;; n++) {
-    double started = monotonic_ms();
-    long delay = -1;
-    int rc = attempt(c, action, region, params, &o, err);
-    if(rc && already_deleted(action, was_uncertain, err)) {
-      o.json = cJSON_CreateObject();
-      cJSON_AddStringToObject(o.json, "RequestId", err->request_id);
-      fill_result(res, &o, n);
-      res->already_deleted = 1;
-      notify(c, action, region, n, &o, err, monotonic_ms() - started, -1);
-      return 0;
-    }
-    if(rc && err->retryable && n <= c->retries)
-      delay = backoff_ms(c, n);
-    notify(c, action, region, n, &o, err, monotonic_ms() - started, delay);
-    if(!rc) {
-      fill_result(res, &o, n);
-      return 0;
-    }
-    was_uncertain |= o.uncertain;
-    err->attempts = n;
-    if(delay < 0)
-      return -1;
-    sleep_ms(delay);
+  op->done = 1;
+  op->rc = rc;
+  op->res.attempts = op->err.attempts = op->attempt;
+  if(op->mutating) {
+    c->in_flight--;
+    if(!rc)
+      c->mutations++;
   }
 }
 
-int slb_client_call(slb_client *c, const char *action, const char *region,
-                    const slb_params *params, slb_result *res,
-                    slb_error *err)
+int slb_op_finish_attempt(slb_op *op, CURLcode rc)
+{
+  long status = 0, delay = -1;
+  int was_uncertain = op->was_uncertain;
+
+  if(op->transfer) {
+    if(rc == CURLE_OK)
+      curl_easy_getinfo(op->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(op->easy, CURLOPT_HTTPHEADER, NULL);
+    slb_request_free(&op->req);
+    op->transfer = 0;
+  }
+  else if(op->c->sim && !*op->err.code)
+    simulate(op, &status);
+  if(*op->err.code)
+    ;                                   /* failed before sending */
+  else if(rc != CURLE_OK)
+    transport_error(op, rc);
+  else
+    read_answer(op, status);
+  slb_scrub_error(op->c, &op->err);
+
+  if(op->res.json) {
+    request_id_of(op);
+    notify(op, -1);
+    finish(op, 0);
+    return 1;
+  }
+  if(was_uncertain && already_deleted(op)) {
+    op->res.json = cJSON_CreateObject();
+    cJSON_AddStringToObject(op->res.json, "RequestId", op->err.request_id);
+    request_id_of(op);
+    op->res.already_deleted = 1;
+    notify(op, -1);
+    finish(op, 0);
+    return 1;
+  }
+  if(op->err.retryable && op->attempt <= op->c->retries)
+    delay = backoff_ms(op);
+  notify(op, delay);
+  if(delay < 0) {
+    finish(op, -1);
+    return 1;
+  }
+  op->not_before = slb_monotonic_ms() + (double)delay;
+  return 0;
+}
+
+static int copy_params(slb_params *to, const slb_params *from)
+{
+  size_t i;
+
+  for(i = 0; i < from->count; i++) {
+    const char *name, *value;
+    size_t nl, vl;
+    slb_params_get(from, i, &name, &nl, &value, &vl);
+    if(slb_params_add(to, name, nl, value, vl))
+      return -1;
+  }
+  return 0;
+}
+
+/* Dry run and the mutation limit decide before anything is sent. */
+static void admit(slb_op *op)
+{
+  slb_client *c = op->c;
+
+  if(!op->mutating)
+    return;
+  if(c->max_deletes >= 0 && c->mutations + c->in_flight >= c->max_deletes) {
+    slb_set_error(&op->err, SLB_E_DELETE_LIMIT, "%s refused: the limit of "
+                  "%ld mutating calls is reached", op->action,
+                  c->max_deletes);
+    op->done = 1;
+    op->rc = -1;
+    return;
+  }
+  if(c->dry_run) {
+    c->mutations++;
+    op->res.json = cJSON_CreateObject();
+    op->res.dry_run = 1;
+    op->done = 1;
+    op->rc = op->res.json ? 0 : -1;
+    if(!op->res.json)
+      slb_set_error(&op->err, SLB_E_INTERNAL, "out of memory");
+    return;
+  }
+  c->in_flight++;
+}
+
+slb_op *slb_op_new(slb_client *c, const char *action, const char *region,
+                   const slb_params *params, slb_error *err)
 {
   slb_params none;
-  int mutating, rc;
+  slb_op *op;
 
-  memset(res, 0, sizeof(*res));
   if(!region || !*region)
     region = c->region;
   if(!params) {
@@ -329,24 +355,111 @@ int slb_client_call(slb_client *c, const char *action, const char *region,
     params = &none;
   }
   if(slb_check_call(action, region, params, err))
-    return -1;
-  mutating = slb_action_is_mutating(action);
-  if(mutating && c->max_deletes >= 0 && c->mutations >= c->max_deletes) {
-    slb_set_error(err, SLB_E_DELETE_LIMIT, "%s refused: the limit of %ld "
-                  "mutating calls is reached", action, c->max_deletes);
-    return -1;
+    return NULL;
+  op = calloc(1, sizeof(*op));
+  if(!op) {
+    slb_set_error(err, SLB_E_INTERNAL, "out of memory");
+    return NULL;
   }
-  if(mutating && c->dry_run) {
-    c->mutations++;
-    if(dry_run_result(res))
-      goto nomem;
-    return 0;
+  op->c = c;
+  snprintf(op->action, sizeof(op->action), "%s", action);
+  snprintf(op->region, sizeof(op->region), "%s", region);
+  slb_params_init(&op->params);
+  slb_buf_init(&op->response);
+  if(copy_params(&op->params, params)) {
+    slb_op_free(op);
+    slb_set_error(err, SLB_E_INTERNAL, "out of memory");
+    return NULL;
   }
-  rc = retry_loop(c, action, region, params, res, err);
-  if(!rc && mutating)
-    c->mutations++;
+  op->mutating = slb_action_is_mutating(action);
+  admit(op);
+  return op;
+}
+
+int slb_op_done(const slb_op *op)
+{
+  return op->done;
+}
+
+void slb_op_set_userdata(slb_op *op, void *ud)
+{
+  op->ud = ud;
+}
+
+void *slb_op_userdata(const slb_op *op)
+{
+  return op->ud;
+}
+
+int slb_op_result(slb_op *op, slb_result *res, slb_error *err)
+{
+  *res = op->res;
+  *err = op->err;
+  op->res.json = NULL;
+  return op->rc;
+}
+
+void slb_op_free(slb_op *op)
+{
+  if(!op)
+    return;
+  if(op->transfer)
+    slb_request_free(&op->req);
+  if(op->mutating && !op->done && !op->res.dry_run)
+    op->c->in_flight--;
+  cJSON_Delete(op->res.json);
+  slb_params_free(&op->params);
+  slb_buf_wipe(&op->response);
+  free(op);
+}
+
+/* Runs op's attempts one after another, sleeping between them. */
+void slb_op_run(slb_op *op, CURL *easy)
+{
+  while(!op->done) {
+    double wait = op->not_before - slb_monotonic_ms();
+    CURLcode rc = CURLE_OK;
+    if(wait > 0)
+      sleep_ms((long)wait);
+    op->easy = easy;
+    if(!slb_op_start_attempt(op) && op->transfer)
+      rc = curl_easy_perform(easy);
+    slb_op_finish_attempt(op, rc);
+  }
+}
+
+const char *slb_op_action(const slb_op *op)
+{
+  return op->action;
+}
+
+const char *slb_op_region(const slb_op *op)
+{
+  return op->region;
+}
+
+const slb_params *slb_op_params(const slb_op *op)
+{
+  return &op->params;
+}
+
+void slb_client_run(slb_client *c, slb_op *op)
+{
+  slb_op_run(op, c->easy);
+}
+
+int slb_client_call(slb_client *c, const char *action, const char *region,
+                    const slb_params *params, slb_result *res,
+                    slb_error *err)
+{
+  slb_op *op = slb_op_new(c, action, region, params, err);
+  int rc;
+
+  memset(res, 0, sizeof(*res));
+  if(!op)
+    return -1;
+  slb_op_run(op, c->easy);
+  rc = slb_op_result(op, res, err);
+  slb_op_free(op);
   return rc;
-nomem:
-  slb_set_error(err, SLB_E_INTERNAL, "out of memory");
-  return -1;
 }

@@ -220,7 +220,6 @@ slb_client *slb_client_new(const slb_config *cfg, slb_error *err)
     slb_set_error(err, SLB_E_INTERNAL, "out of memory");
     return NULL;
   }
-  slb_buf_init(&c->response);
   c->sim = cfg->simulate;
   c->signature_version = cfg->signature_version;
   c->connect_timeout_ms = cfg->connect_timeout_ms;
@@ -249,7 +248,6 @@ void slb_client_free(slb_client *c)
   if(c->easy)
     curl_easy_cleanup(c->easy);
   slb_cred_clear(&c->cred);
-  slb_buf_wipe(&c->response);
   free(c->ca_file);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);

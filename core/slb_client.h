@@ -108,6 +108,39 @@ int slb_client_call(slb_client *c, const char *action, const char *region,
                     const slb_params *params, slb_result *res,
                     slb_error *err);
 
+/* The same call, asynchronously: slb_op_new checks the arguments and
+ * applies dry-run and the mutation limit (an op can be done at once);
+ * an slb_multi then runs many ops' attempts at the same time. */
+typedef struct slb_op slb_op;
+typedef struct slb_multi slb_multi;
+
+/* NULL with err when the arguments are malformed (nothing is sent). */
+slb_op *slb_op_new(slb_client *c, const char *action, const char *region,
+                   const slb_params *params, slb_error *err);
+int slb_op_done(const slb_op *op);
+void slb_op_set_userdata(slb_op *op, void *ud);
+void *slb_op_userdata(const slb_op *op);
+/* The outcome of a done op, as slb_client_call gives it; res->json passes
+ * to the caller. */
+int slb_op_result(slb_op *op, slb_result *res, slb_error *err);
+void slb_op_free(slb_op *op);
+const char *slb_op_action(const slb_op *op);
+const char *slb_op_region(const slb_op *op);
+const slb_params *slb_op_params(const slb_op *op);
+/* Runs op to the end on the client's own connection, here and now. */
+void slb_client_run(slb_client *c, slb_op *op);
+
+/* rate: attempts started per second at most; 0 for no cap. */
+slb_multi *slb_multi_new(double rate);
+void slb_multi_free(slb_multi *m);
+/* Queues op (which must not be done) to run. Returns 0 or -1. */
+int slb_multi_add(slb_multi *m, slb_op *op);
+/* Runs transfers until some op is done and returns it; NULL when none is
+ * queued or running. */
+slb_op *slb_multi_next(slb_multi *m);
+/* Ops queued or running. */
+int slb_multi_pending(const slb_multi *m);
+
 /* True unless the action only reads (Describe*, List*, Get*, Query*,
  * Check*): unknown verbs count as mutating, to be safe in dry runs. */
 int slb_action_is_mutating(const char *action);

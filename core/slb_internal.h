@@ -32,11 +32,9 @@ struct slb_client {
   struct slb_sim *sim;
   slb_observer_fn observer;
   void *observer_ud;
+  long in_flight;               /* mutating calls sent, not yet answered */
   CURL *easy;                  /* one handle, so connections stay alive */
   char user_agent[64];
-  char curl_error[CURL_ERROR_SIZE];
-  slb_buf response;
-  long retry_after_ms;
 };
 
 /* One attempt's request, built from scratch each time. */
@@ -68,5 +66,39 @@ int slb_check_call(const char *action, const char *region,
 void slb_scrub(const slb_client *c, char *text, size_t size);
 
 void slb_scrub_error(const slb_client *c, slb_error *err);
+
+/* One logical call: its parameters, its attempts so far, its outcome. */
+struct slb_op {
+  slb_client *c;
+  char action[72];
+  char region[64];
+  slb_params params;
+  int mutating;
+  CURL *easy;                  /* borrowed for the current attempt */
+  struct request req;          /* lives while a transfer runs */
+  int transfer;                /* req is built and in use */
+  slb_buf response;
+  long retry_after_ms;
+  char curl_error[CURL_ERROR_SIZE];
+  int attempt;
+  int was_uncertain;
+  double attempt_started;
+  double not_before;           /* monotonic ms; earliest next attempt */
+  int done;
+  int rc;
+  slb_result res;
+  slb_error err;
+  void *ud;
+  struct slb_op *next;         /* in the driver's queues */
+};
+
+double slb_monotonic_ms(void);
+/* Builds and signs the next attempt and points op->easy at it. */
+int slb_op_start_attempt(slb_op *op);
+/* Takes an attempt's transfer result; either finishes op or sets
+ * op->not_before for the next attempt. Returns 1 when op is done. */
+int slb_op_finish_attempt(slb_op *op, CURLcode rc);
+/* Runs op's attempts to the end on one easy handle, sleeping between. */
+void slb_op_run(slb_op *op, CURL *easy);
 
 #endif

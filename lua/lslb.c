@@ -16,6 +16,8 @@
 #define DEFAULT_CLIENT_KEY "slb.default_client"
 #define SIMS_KEY "slb.simulations"
 #define SIM_BOX "slb.simulation"
+#define SCHEDULER_KEY "slb.scheduler"
+#define SCHEDULER "slb.each"
 
 enum { LOG_QUIET, LOG_NORMAL, LOG_VERBOSE };
 
@@ -30,6 +32,12 @@ typedef struct lclient {
 typedef struct sim_box {
   slb_sim *sim;
 } sim_box;
+
+/* What slb.each keeps while its coroutines' calls are in flight. */
+typedef struct scheduler {
+  slb_multi *multi;
+  lua_State *L;                /* the thread running slb.each */
+} scheduler;
 
 /*
 ** {======================================================
@@ -240,26 +248,6 @@ static void audit_mutation(lclient *lc, const char *action,
 
 /* }====================================================== */
 
-static int run_call(lua_State *L, lclient *lc, const char *action,
-                    const char *region, const slb_params *p,
-                    slb_result *res, slb_error *err)
-{
-  int rc;
-
-  if(!region)
-    region = slb_client_region(lc->client);
-  lc->L = L;
-  rc = slb_client_call(lc->client, action, region, p, res, err);
-  lc->L = NULL;
-  if(!rc || strcmp(err->code, SLB_E_INVALID)) {
-    if(slb_action_is_mutating(action)) {
-      log_mutation(lc, action, region, p, rc, res, err);
-      audit_mutation(lc, action, region, p, rc, res, err);
-    }
-  }
-  return rc;
-}
-
 /* A core refusal of the arguments is the caller's mistake: raise it. */
 static int fail(lua_State *L, const slb_error *err)
 {
@@ -287,41 +275,56 @@ static void check_id(lua_State *L, int arg, const char *what)
 
 /*
 ** {======================================================
-** Client methods
+** Calls: run now, or yield to slb.each while in flight
 ** =======================================================
 */
 
-static int l_delete_cert(lua_State *L)
-{
-  lclient *lc = check_open(L);
-  const char *region, *id;
-  slb_params *p;
-  slb_result res;
-  slb_error err;
+enum call_kind { CALL_DELETE, CALL_DESCRIBE, CALL_GENERIC };
 
-  check_id(L, 2, "certificate id");
-  region = opt_region(L, 3);
-  id = lua_tostring(L, 2);
-  p = lslb_newparams(L);
-  if(slb_params_adds(p, "ServerCertificateId", id))
-    return luaL_error(L, "out of memory");
-  if(run_call(L, lc, "DeleteServerCertificate", region, p, &res, &err))
-    return fail(L, &err);
-  cJSON_Delete(res.json);
+static int op_gc(lua_State *L)
+{
+  slb_op **box = luaL_checkudata(L, 1, LSLB_OP);
+  slb_op_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+/* The scheduler of the slb.each running L as one of its coroutines, or
+ * NULL: only its own coroutines may yield to it. */
+static scheduler *active_scheduler(lua_State *L)
+{
+  scheduler *s;
+
+  if(!lua_isyieldable(L) ||
+     lua_getfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  s = lua_touserdata(L, -1);
+  lua_getiuservalue(L, -1, 1);                  /* its threads */
+  lua_pushthread(L);
+  if(lua_rawget(L, -2) == LUA_TNIL)
+    s = NULL;
+  lua_pop(L, 3);
+  return s;
+}
+
+static void push_delete_result(lua_State *L, const slb_result *res,
+                               const char *region)
+{
   lua_createtable(L, 0, 6);
-  lua_pushstring(L, res.request_id);
+  lua_pushstring(L, res->request_id);
   lua_setfield(L, -2, "request_id");
   lua_pushvalue(L, 2);
   lua_setfield(L, -2, "id");
-  lua_pushstring(L, region ? region : slb_client_region(lc->client));
+  lua_pushstring(L, region);
   lua_setfield(L, -2, "region");
-  lua_pushboolean(L, res.already_deleted);
+  lua_pushboolean(L, res->already_deleted);
   lua_setfield(L, -2, "already_deleted");
-  lua_pushboolean(L, res.dry_run);
+  lua_pushboolean(L, res->dry_run);
   lua_setfield(L, -2, "dry_run");
-  lua_pushinteger(L, res.attempts);
+  lua_pushinteger(L, res->attempts);
   lua_setfield(L, -2, "attempts");
-  return 1;
 }
 
 /* The certificate list must be where the API puts it, or the answer is
@@ -351,21 +354,14 @@ bad:
   return -1;
 }
 
-static int l_describe_certs(lua_State *L)
+static int push_certs(lua_State *L, slb_result *res)
 {
-  lclient *lc = check_open(L);
-  const char *region = opt_region(L, 2);
-  slb_params *p = lslb_newparams(L);
   const cJSON *list = NULL;
-  slb_result res;
   slb_error err;
 
-  if(run_call(L, lc, "DescribeServerCertificates", region, p, &res, &err))
-    return fail(L, &err);
-  lslb_boxjson(L, res.json);
-  if(cert_list(res.json, &list, &err)) {
-    err.status = res.status;
-    snprintf(err.request_id, sizeof(err.request_id), "%s", res.request_id);
+  if(cert_list(res->json, &list, &err)) {
+    err.status = res->status;
+    snprintf(err.request_id, sizeof(err.request_id), "%s", res->request_id);
     return lslb_pusherror(L, &err);
   }
   if(list)
@@ -375,33 +371,129 @@ static int l_describe_certs(lua_State *L)
   return 1;
 }
 
+/* The op's box is on top of the stack and the op is done: log and audit
+ * it if it changed something, then push what the method returns. */
+static int complete(lua_State *L, int kind)
+{
+  lclient *lc = lua_touserdata(L, 1);
+  slb_op *op = *(slb_op **)lua_touserdata(L, -1);
+  slb_result res;
+  slb_error err;
+  int rc = slb_op_result(op, &res, &err);
+
+  lslb_boxjson(L, res.json);                /* freed however we leave */
+  if(slb_action_is_mutating(slb_op_action(op))) {
+    log_mutation(lc, slb_op_action(op), slb_op_region(op),
+                 slb_op_params(op), rc, &res, &err);
+    audit_mutation(lc, slb_op_action(op), slb_op_region(op),
+                   slb_op_params(op), rc, &res, &err);
+  }
+  if(rc)
+    return lslb_pusherror(L, &err);
+  switch(kind) {
+  case CALL_DELETE:
+    push_delete_result(L, &res, slb_op_region(op));
+    return 1;
+  case CALL_DESCRIBE:
+    return push_certs(L, &res);
+  default:
+    lslb_pushjson(L, res.json);
+    if(res.dry_run) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "dry_run");
+    }
+    return 1;
+  }
+}
+
+static int resume_call(lua_State *L, int status, lua_KContext kind)
+{
+  (void)status;
+  lua_pop(L, 1);                            /* the yielded marker */
+  return complete(L, (int)kind);
+}
+
+/* Starts the call; inside slb.each it yields until the answer is in,
+ * elsewhere it runs to the end here. */
+static int dispatch(lua_State *L, lclient *lc, const char *action,
+                    const char *region, const slb_params *p, int kind)
+{
+  slb_op **box = lua_newuserdatauv(L, sizeof(*box), 0);
+  slb_error err;
+  scheduler *s;
+
+  *box = NULL;
+  luaL_setmetatable(L, LSLB_OP);
+  *box = slb_op_new(lc->client, action, region, p, &err);
+  if(!*box)
+    return fail(L, &err);
+  if(!slb_op_done(*box)) {
+    s = active_scheduler(L);
+    if(s) {
+      slb_op_set_userdata(*box, L);
+      lc->L = s->L;              /* hooks run on the scheduler's thread */
+      slb_multi_add(s->multi, *box);
+      lua_pushlightuserdata(L, (void *)&active_scheduler);
+      return lua_yieldk(L, 1, kind, resume_call);
+    }
+    lc->L = L;
+    slb_client_run(lc->client, *box);
+    lc->L = NULL;
+  }
+  return complete(L, kind);
+}
+
+/* }====================================================== */
+
+/*
+** {======================================================
+** Client methods
+** =======================================================
+*/
+
+static int l_delete_cert(lua_State *L)
+{
+  lclient *lc = check_open(L);
+  const char *region, *id;
+  slb_params *p;
+
+  check_id(L, 2, "certificate id");
+  region = opt_region(L, 3);
+  lua_settop(L, 3);
+  id = lua_tostring(L, 2);
+  p = lslb_newparams(L);
+  if(slb_params_adds(p, "ServerCertificateId", id))
+    return luaL_error(L, "out of memory");
+  return dispatch(L, lc, "DeleteServerCertificate", region, p, CALL_DELETE);
+}
+
+static int l_describe_certs(lua_State *L)
+{
+  lclient *lc = check_open(L);
+  const char *region = opt_region(L, 2);
+
+  lua_settop(L, 2);
+  return dispatch(L, lc, "DescribeServerCertificates", region,
+                  lslb_newparams(L), CALL_DESCRIBE);
+}
+
 static int l_call(lua_State *L)
 {
   lclient *lc = check_open(L);
   const char *action = luaL_checkstring(L, 2);
   const char *region = opt_region(L, 4);
-  slb_params *p = lslb_newparams(L);
-  slb_result res;
-  slb_error err;
-  int at;
+  slb_params *p;
 
+  lua_settop(L, 4);
+  p = lslb_newparams(L);
   if(!lua_isnoneornil(L, 3))
     lslb_flatten(L, 3, 3, p);
-  at = slb_params_find(p, "RegionId");
-  if(!region && at >= 0) {
+  if(!region && slb_params_find(p, "RegionId") >= 0) {
     lua_getfield(L, 3, "RegionId");
     region = lua_tostring(L, -1);     /* anchored in the params table */
     lua_pop(L, 1);
   }
-  if(run_call(L, lc, action, region, p, &res, &err))
-    return fail(L, &err);
-  lslb_boxjson(L, res.json);
-  lslb_pushjson(L, res.json);
-  if(res.dry_run) {
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "dry_run");
-  }
-  return 1;
+  return dispatch(L, lc, action, region, p, CALL_GENERIC);
 }
 
 static int l_client_region(lua_State *L)
@@ -933,22 +1025,160 @@ static int l_is_mutating(lua_State *L)
   return 1;
 }
 
-/* slb.each(items, fn [, opts]): fn(item, i) for each item, in order. */
+static int scheduler_gc(lua_State *L)
+{
+  scheduler *s = luaL_checkudata(L, 1, SCHEDULER);
+  slb_multi_free(s->multi);
+  s->multi = NULL;
+  return 0;
+}
+
+/* Runs fn(item, i) in a new coroutine of the scheduler at index sched.
+ * Returns 1 if it is now waiting on a call, 0 if it has finished; an
+ * error leaves a message on the stack and returns -1. */
+static int resume(lua_State *L, int sched, lua_State *co, int nargs)
+{
+  int nres, status = lua_resume(co, L, nargs, &nres);
+
+  /* Only dispatch yields this marker; any other yield is the script's. */
+  if(status == LUA_YIELD && nres == 1 &&
+     lua_touserdata(co, -1) == (void *)&active_scheduler)
+    return 1;
+  lua_getiuservalue(L, sched, 1);
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+  lua_pushnil(L);
+  lua_rawset(L, -3);                        /* forget the coroutine */
+  lua_pop(L, 1);
+  if(status == LUA_OK) {
+    lua_pop(co, nres);
+    return 0;
+  }
+  if(status == LUA_YIELD)
+    lua_pushliteral(L, "slb.each: the function yielded outside an slb "
+                    "call");
+  else
+    luaL_traceback(L, co, luaL_tolstring(co, -1, NULL), 0);
+  return -1;
+}
+
+static int start_item(lua_State *L, int sched, lua_Integer i)
+{
+  lua_State *co = lua_newthread(L);
+
+  lua_getiuservalue(L, sched, 1);
+  lua_pushvalue(L, -2);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);                        /* threads[co] = true */
+  lua_pop(L, 2);
+  lua_pushvalue(L, 2);
+  lua_geti(L, 1, i);
+  lua_pushinteger(L, i);
+  lua_xmove(L, co, 3);
+  return resume(L, sched, co, 2);
+}
+
+/* Keeps up to concurrency coroutines going until every item is done or
+ * one failed (then lets the calls in flight finish). Returns the error
+ * count; the first message stays on the stack. */
+static int drive(lua_State *L, int sched, scheduler *s, lua_Integer n,
+                 lua_Integer concurrency)
+{
+  lua_Integer next = 1, alive = 0;
+  int errors = 0, rc;
+  slb_op *op;
+
+  for(;;) {
+    while(!errors && alive < concurrency && next <= n) {
+      rc = start_item(L, sched, next++);
+      alive += rc > 0;
+      if(rc < 0 && !errors++)
+        lua_insert(L, sched + 1);
+      else if(rc < 0)
+        lua_pop(L, 1);
+    }
+    if(!alive)
+      return errors;
+    op = slb_multi_next(s->multi);
+    if(!op)
+      return luaL_error(L, "slb.each: a coroutine waits on no call");
+    rc = resume(L, sched, slb_op_userdata(op), 0);
+    alive -= rc <= 0;
+    if(rc < 0 && !errors++)
+      lua_insert(L, sched + 1);
+    else if(rc < 0)
+      lua_pop(L, 1);
+  }
+}
+
+static lua_Integer each_option(lua_State *L, const char *name,
+                               lua_Integer fallback)
+{
+  lua_Integer v = fallback;
+
+  if(lua_isnoneornil(L, 3))
+    return v;
+  if(lua_getfield(L, 3, name) != LUA_TNIL) {
+    if(!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
+       lua_tointeger(L, -1) > 10000)
+      luaL_argerror(L, 3, lua_pushfstring(L, "option '%s' must be a whole "
+                                          "number from 0 to 10000", name));
+    v = lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* slb.each(items, fn [, {concurrency=, rate=}]): fn(item, i) for every
+ * item. With concurrency above 1 (or a rate), each fn runs in a coroutine
+ * whose slb calls yield while in flight, so up to concurrency requests
+ * run at once on shared connections; rate caps requests per second. */
 static int l_each(lua_State *L)
 {
-  lua_Integer i, n;
+  lua_Integer i, n, concurrency, rate;
+  scheduler *s;
+  int sched;
 
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if(!lua_isnoneornil(L, 3))
     luaL_checktype(L, 3, LUA_TTABLE);
+  concurrency = each_option(L, "concurrency", 1);
+  rate = each_option(L, "rate", 0);
+  if(concurrency < 1)
+    luaL_argerror(L, 3, "option 'concurrency' must be at least 1");
+  lua_settop(L, 3);
   n = luaL_len(L, 1);
-  for(i = 1; i <= n; i++) {
-    lua_pushvalue(L, 2);
-    lua_geti(L, 1, i);
-    lua_pushinteger(L, i);
-    lua_call(L, 2, 0);
+  if(concurrency == 1 && !rate) {
+    for(i = 1; i <= n; i++) {
+      lua_pushvalue(L, 2);
+      lua_geti(L, 1, i);
+      lua_pushinteger(L, i);
+      lua_call(L, 2, 0);
+    }
+    lua_pushinteger(L, n);
+    return 1;
   }
+  if(lua_getfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY) != LUA_TNIL)
+    return luaL_error(L, "slb.each with concurrency cannot be nested");
+  lua_pop(L, 1);
+  s = lua_newuserdatauv(L, sizeof(*s), 1);
+  s->multi = NULL;
+  luaL_setmetatable(L, SCHEDULER);
+  sched = lua_gettop(L);
+  lua_newtable(L);
+  lua_setiuservalue(L, sched, 1);
+  s->L = L;
+  s->multi = slb_multi_new((double)rate);
+  if(!s->multi)
+    return luaL_error(L, "out of memory");
+  lua_pushvalue(L, sched);
+  lua_setfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY);
+  i = drive(L, sched, s, n, concurrency);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY);
+  if(i)
+    return lua_error(L);          /* the first error, with its traceback */
   lua_pushinteger(L, n);
   return 1;
 }
@@ -998,6 +1228,14 @@ static void create_metatables(lua_State *L)
   lua_pop(L, 1);
   luaL_newmetatable(L, SIM_BOX);
   lua_pushcfunction(L, sim_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LSLB_OP);
+  lua_pushcfunction(L, op_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, SCHEDULER);
+  lua_pushcfunction(L, scheduler_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newmetatable(L, LSLB_V3);

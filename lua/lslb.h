@@ -16,6 +16,7 @@
 #define LSLB_BUF "slb.buffer"
 #define LSLB_JSON "slb.json"
 #define LSLB_V3 "slb.v3_result"
+#define LSLB_OP "slb.op"
 
 /* A slb_params in a userdata, so that raising an error never leaks it. */
 slb_params *lslb_newparams(lua_State *L);
