@@ -295,8 +295,9 @@ static scheduler *active_scheduler(lua_State *L)
 {
   scheduler *s;
 
-  if(!lua_isyieldable(L) ||
-     lua_getfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY) != LUA_TUSERDATA) {
+  if(!lua_isyieldable(L))
+    return NULL;
+  if(lua_getfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY) != LUA_TUSERDATA) {
     lua_pop(L, 1);
     return NULL;
   }

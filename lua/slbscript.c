@@ -208,6 +208,10 @@ static int value_option(lua_State *L, int k, const char *value)
   else if(!strcmp(value_options[k].setting, "signature") &&
           strcmp(value, "v1") && strcmp(value, "v3"))
     return usage_error("--signature takes v1 or v3, not '%s'", value);
+  else if(!strcmp(value_options[k].setting, "region") &&
+          !slb_region_valid(value))
+    return usage_error("--region '%s' is not a region id (letters, "
+                       "digits, '-' and '_')", value);
   else
     lua_pushstring(L, value);
   lua_setfield(L, -2, value_options[k].setting);
