@@ -334,14 +334,16 @@ static void open_host(lua_State *L)
   lua_pop(L, 1);
 }
 
-/* arg[0] is the script, arg[1..] its arguments, as lua does it. */
-static int push_args(lua_State *L, int argc, char **argv, int script_at)
+/* arg[0] is the script ("-e" for a chunk), arg[1..] its arguments, as
+ * lua does it. */
+static int push_args(lua_State *L, int argc, char **argv, int script_at,
+                     int chunk)
 {
   int i, n = argc - script_at - 1;
 
   lua_createtable(L, n, script_at + 1);
   for(i = 0; i < argc; i++) {
-    lua_pushstring(L, argv[i]);
+    lua_pushstring(L, chunk && i == script_at ? "-e" : argv[i]);
     lua_rawseti(L, -2, i - script_at);
   }
   lua_setglobal(L, "arg");
@@ -400,7 +402,7 @@ static int run(lua_State *L, int argc, char **argv)
   base = lua_gettop(L);
   if((rc = load_script(L, &o)) != 0)
     return rc;
-  nargs = push_args(L, argc, argv, o.script_at);
+  nargs = push_args(L, argc, argv, o.script_at, o.chunk != NULL);
   if(o.max_time > 0) {
     deadline = monotonic_s() + o.max_time;
     lua_sethook(L, time_hook, LUA_MASKCOUNT, 1000);

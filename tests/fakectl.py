@@ -7,6 +7,7 @@ usage: fakectl.py [--ctl URL] COMMAND
   log [--lines]        print the request log
   clear-log            empty the request log
   inventory            print the current inventory
+  inventory-set FILE   replace the inventory with FILE's
   count ACTION [STATUS]  print how many logged requests match
 
 URL defaults to $SLB_TEST_CTL (set by with_fake.py).
@@ -47,6 +48,7 @@ def parse_args(argv):
     commands.add_parser('log').add_argument('--lines', action='store_true')
     commands.add_parser('clear-log')
     commands.add_parser('inventory')
+    commands.add_parser('inventory-set').add_argument('file')
     counting = commands.add_parser('count')
     counting.add_argument('action')
     counting.add_argument('status', nargs='?', type=int)
@@ -68,6 +70,9 @@ def run(args):
         return call(args.ctl, 'DELETE', '/log')
     if args.command == 'inventory':
         return call(args.ctl, 'GET', '/inventory')
+    if args.command == 'inventory-set':
+        with open(args.file, encoding='utf-8') as source:
+            return call(args.ctl, 'POST', '/inventory', source.read())
     return b'%d\n' % count(args.ctl, args.action, args.status)
 
 
