@@ -300,20 +300,6 @@ int slb_op_finish_attempt(slb_op *op, CURLcode rc)
   return 0;
 }
 
-static int copy_params(slb_params *to, const slb_params *from)
-{
-  size_t i;
-
-  for(i = 0; i < from->count; i++) {
-    const char *name, *value;
-    size_t nl, vl;
-    slb_params_get(from, i, &name, &nl, &value, &vl);
-    if(slb_params_add(to, name, nl, value, vl))
-      return -1;
-  }
-  return 0;
-}
-
 /* Dry run and the mutation limit decide before anything is sent. */
 static void admit(slb_op *op)
 {
@@ -366,7 +352,7 @@ slb_op *slb_op_new(slb_client *c, const char *action, const char *region,
   snprintf(op->region, sizeof(op->region), "%s", region);
   slb_params_init(&op->params);
   slb_buf_init(&op->response);
-  if(copy_params(&op->params, params)) {
+  if(slb_params_append(&op->params, params)) {
     slb_op_free(op);
     slb_set_error(err, SLB_E_INTERNAL, "out of memory");
     return NULL;

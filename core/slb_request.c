@@ -24,18 +24,12 @@ void slb_request_free(struct request *req)
   req->headers = NULL;
 }
 
+/* The caller's parameters, and RegionId unless they hold it already. */
 static int copy_params(struct request *req, const slb_params *params,
                        const char *region)
 {
-  size_t i;
-
-  for(i = 0; i < params->count; i++) {
-    const char *name, *value;
-    size_t name_len, value_len;
-    slb_params_get(params, i, &name, &name_len, &value, &value_len);
-    if(slb_params_add(&req->all, name, name_len, value, value_len))
-      return -1;
-  }
+  if(slb_params_append(&req->all, params))
+    return -1;
   if(slb_params_find(params, "RegionId") < 0)
     return slb_params_adds(&req->all, "RegionId", region);
   return 0;

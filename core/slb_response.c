@@ -94,6 +94,9 @@ cJSON *slb_parse_response(long status, const char *body, size_t len,
 {
   cJSON *json;
 
+  /* Every field is set from scratch: an error must never carry a request
+   * id or message left over from an earlier attempt. */
+  memset(err, 0, sizeof(*err));
   if(!len)
     return bad_response(status, "an empty body", body, len, 1, err);
   if(memchr(body, '\0', len))

@@ -56,6 +56,19 @@ int slb_params_add(slb_params *p, const char *name, size_t name_len,
   return 0;
 }
 
+int slb_params_append(slb_params *to, const slb_params *from)
+{
+  size_t i;
+
+  for(i = 0; i < from->count; i++) {
+    const struct slb_param *item = &from->items[i];
+    if(slb_params_add(to, from->bytes.data + item->name_at, item->name_len,
+                      from->bytes.data + item->value_at, item->value_len))
+      return -1;
+  }
+  return 0;
+}
+
 int slb_params_adds(slb_params *p, const char *name, const char *value)
 {
   return slb_params_add(p, name, strlen(name), value, strlen(value));

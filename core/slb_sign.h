@@ -21,6 +21,8 @@ void slb_params_init(slb_params *p);
 int slb_params_add(slb_params *p, const char *name, size_t name_len,
                    const char *value, size_t value_len);
 int slb_params_adds(slb_params *p, const char *name, const char *value);
+/* Appends every pair of from to to; returns 0, or -1 when out of memory. */
+int slb_params_append(slb_params *to, const slb_params *from);
 /* Index of the first pair named name, or -1. */
 int slb_params_find(const slb_params *p, const char *name);
 void slb_params_get(const slb_params *p, size_t i,

@@ -1227,22 +1227,10 @@ static void create_metatables(lua_State *L)
   luaL_setfuncs(L, client_methods, 0);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  luaL_newmetatable(L, SIM_BOX);
-  lua_pushcfunction(L, sim_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LSLB_OP);
-  lua_pushcfunction(L, op_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, SCHEDULER);
-  lua_pushcfunction(L, scheduler_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LSLB_V3);
-  lua_pushcfunction(L, v3_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  lslb_gc_metatable(L, SIM_BOX, sim_gc);
+  lslb_gc_metatable(L, LSLB_OP, op_gc);
+  lslb_gc_metatable(L, SCHEDULER, scheduler_gc);
+  lslb_gc_metatable(L, LSLB_V3, v3_gc);
   lslb_open_conv(L);
 }
 

@@ -33,6 +33,8 @@ void lslb_flatten(lua_State *L, int idx, int arg, slb_params *p);
 void lslb_pushjson(lua_State *L, const cJSON *json);
 /* Pushes nil and an error table; returns 2, for `return nil, err`. */
 int lslb_pusherror(lua_State *L, const slb_error *err);
+/* A metatable named name whose __gc is gc (for userdata owning C memory). */
+void lslb_gc_metatable(lua_State *L, const char *name, lua_CFunction gc);
 void lslb_open_conv(lua_State *L);
 
 int luaopen_slb(lua_State *L);

@@ -235,20 +235,19 @@ int lslb_pusherror(lua_State *L, const slb_error *err)
   return 2;
 }
 
+void lslb_gc_metatable(lua_State *L, const char *name, lua_CFunction gc)
+{
+  luaL_newmetatable(L, name);
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+}
+
 void lslb_open_conv(lua_State *L)
 {
-  luaL_newmetatable(L, LSLB_BUF);
-  lua_pushcfunction(L, buf_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LSLB_JSON);
-  lua_pushcfunction(L, json_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, LSLB_PARAMS);
-  lua_pushcfunction(L, params_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  lslb_gc_metatable(L, LSLB_BUF, buf_gc);
+  lslb_gc_metatable(L, LSLB_JSON, json_gc);
+  lslb_gc_metatable(L, LSLB_PARAMS, params_gc);
   luaL_newmetatable(L, LSLB_ERROR);
   lua_pushcfunction(L, error_tostring);
   lua_setfield(L, -2, "__tostring");
