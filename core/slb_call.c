@@ -56,6 +56,19 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
   return len;
 }
 
+/* An attempt never runs past the client's time limit. */
+static long attempt_timeout_ms(const slb_client *c)
+{
+  double left;
+
+  if(!c->deadline)
+    return c->timeout_ms;
+  left = c->deadline - slb_monotonic_ms();
+  if(left < 1)
+    return 1;
+  return left < (double)c->timeout_ms ? (long)left : c->timeout_ms;
+}
+
 static void setup_easy(slb_op *op)
 {
   const slb_client *c = op->c;
@@ -74,7 +87,7 @@ static void setup_easy(slb_op *op)
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c));
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   if(c->ca_file)
@@ -291,6 +304,9 @@ int slb_op_finish_attempt(slb_op *op, CURLcode rc)
   }
   if(op->err.retryable && op->attempt <= op->c->retries)
     delay = backoff_ms(op);
+  if(delay >= 0 && op->c->deadline &&
+     slb_monotonic_ms() + (double)delay >= op->c->deadline)
+    delay = -1;                         /* no time left to try again */
   notify(op, delay);
   if(delay < 0) {
     finish(op, -1);
@@ -300,11 +316,19 @@ int slb_op_finish_attempt(slb_op *op, CURLcode rc)
   return 0;
 }
 
-/* Dry run and the mutation limit decide before anything is sent. */
+/* The time limit, dry run and the mutation limit decide before anything
+ * is sent. */
 static void admit(slb_op *op)
 {
   slb_client *c = op->c;
 
+  if(c->deadline && slb_monotonic_ms() >= c->deadline) {
+    slb_set_error(&op->err, SLB_E_TIME_LIMIT, "%s refused: the client's "
+                  "time limit is reached", op->action);
+    op->done = 1;
+    op->rc = -1;
+    return;
+  }
   if(!op->mutating)
     return;
   if(c->max_deletes >= 0 && c->mutations + c->in_flight >= c->max_deletes) {

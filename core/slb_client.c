@@ -228,6 +228,8 @@ slb_client *slb_client_new(const slb_config *cfg, slb_error *err)
   c->backoff_ms = cfg->backoff_ms > 0 ? cfg->backoff_ms : 200;
   c->dry_run = cfg->dry_run;
   c->max_deletes = cfg->max_deletes;
+  if(cfg->max_time_ms > 0)
+    c->deadline = slb_monotonic_ms() + (double)cfg->max_time_ms;
   c->observer = cfg->observer;
   c->observer_ud = cfg->observer_ud;
   snprintf(c->user_agent, sizeof(c->user_agent), "slbscript/%s",

@@ -67,6 +67,8 @@ typedef struct slb_config {
   const char *ca_file;
   int dry_run;
   long max_deletes;                 /* mutating calls allowed; <0: any */
+  long max_time_ms;                 /* no call starts (or retries) after
+                                       this long; 0: no limit */
   struct slb_sim *simulate;         /* answer in-process; not owned */
   slb_observer_fn observer;
   void *observer_ud;

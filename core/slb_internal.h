@@ -28,6 +28,7 @@ struct slb_client {
   char *ca_file;
   int dry_run;
   long max_deletes;
+  double deadline;             /* monotonic ms; 0 = none */
   long mutations;
   struct slb_sim *sim;
   slb_observer_fn observer;

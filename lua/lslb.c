@@ -559,7 +559,8 @@ static int l_client_tostring(lua_State *L)
 static const char *const client_options[] = {
   "region", "profile", "endpoint", "access_key_id", "access_key_secret",
   "security_token", "signature", "timeout", "connect_timeout", "retries",
-  "backoff", "ca_file", "dry_run", "max_deletes", "simulate", "audit",
+  "backoff", "ca_file", "dry_run", "max_deletes", "max_time", "simulate",
+  "audit",
   "log", "on_attempt", NULL
 };
 
@@ -722,6 +723,8 @@ static void read_config(lua_State *L, int given, int defaults,
                                     100);
   cfg->backoff_ms = (long)(1000 * number_option(L, given, defaults,
                            "backoff", 0.2, 0.001, 60));
+  cfg->max_time_ms = (long)(1000 * number_option(L, given, defaults,
+                            "max_time", 0, 0, 1e7));
   cfg->max_deletes = (long)number_option(L, given, defaults, "max_deletes",
                                          -1, -1, 1e9);
   cfg->dry_run = bool_option(L, given, defaults, "dry_run");

@@ -269,6 +269,10 @@ static int parse_args(lua_State *L, int argc, char **argv,
       if(!v || !parse_number(v, 0.001, 1e7, &o->max_time))
         return usage_error("--max-time needs seconds, got '%s'",
                            v ? v : "");
+      /* Clients get the limit too, so a call in flight cannot outlast
+       * it by more than the time to notice. */
+      lua_pushnumber(L, o->max_time);
+      lua_setfield(L, -2, "max_time");
       continue;
     }
     for(k = 0; value_options[k].flag; k++)

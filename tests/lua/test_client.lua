@@ -117,6 +117,23 @@ do
   c:close()
 end
 
+-- The client's time limit cuts an attempt short, stops retries, and
+-- refuses calls once passed, without sending them.
+do
+  F.clear()
+  F.faults('[{"kind":"slow","delay_ms":3000,"count":9}]')
+  local c, seen = F.client{max_time = 0.4, timeout = 10, retries = 5}
+  local started = os.time()
+  local _, err = c:describe_certs()
+  T.eq(err and err.code, "Timeout", "max_time: attempt cut short")
+  T.check(os.time() - started <= 2, "max_time: bounded")
+  local sent = #F.log()
+  _, err = c:describe_certs()
+  T.eq(err and err.code, "TimeLimitReached", "max_time: later call refused")
+  T.eq(#F.log(), sent, "max_time: refused call not sent")
+  c:close()
+end
+
 -- A delete whose first attempt landed but whose answer was lost.
 do
   F.clear()
