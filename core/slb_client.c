@@ -370,24 +370,30 @@ int slb_check_call(const char *action, const char *region,
   return 0;
 }
 
-static void replace_all(char *text, size_t size, const char *secret,
-                        size_t n)
+/* Masks every occurrence of secret in text, and a tail of text that is
+ * the start of secret: a message cut to fit a buffer may end inside one. */
+static void replace_all(char *text, const char *secret, size_t n)
 {
+  size_t len = strlen(text), k;
   char *at;
 
   if(n < 4)
     return;
-  while((at = memmem(text, strlen(text), secret, n)) != NULL) {
-    size_t tail = strlen(at + n);
+  while((at = memmem(text, len, secret, n)) != NULL) {
     memcpy(at, "***", 3);
-    memmove(at + 3, at + n, tail + 1);
+    memmove(at + 3, at + n, strlen(at + n) + 1);
+    len = strlen(text);
   }
-  (void)size;
+  for(k = n - 1 < len ? n - 1 : len; k >= 4; k--)
+    if(!memcmp(text + len - k, secret, k)) {
+      memcpy(text + len - k, "***", 4);
+      break;
+    }
 }
 
 /* A secret may come back raw, or encoded once or twice inside a string to
  * sign that the service quotes in its message. */
-static void scrub_one(char *text, size_t size, const char *secret)
+static void scrub_one(char *text, const char *secret)
 {
   slb_buf once, twice;
 
@@ -397,24 +403,24 @@ static void scrub_one(char *text, size_t size, const char *secret)
   slb_buf_init(&twice);
   slb_percent_encode(&once, secret, strlen(secret));
   slb_percent_encode(&twice, once.data, once.len);
-  replace_all(text, size, secret, strlen(secret));
+  replace_all(text, secret, strlen(secret));
   if(!once.failed)
-    replace_all(text, size, once.data, once.len);
+    replace_all(text, once.data, once.len);
   if(!twice.failed)
-    replace_all(text, size, twice.data, twice.len);
+    replace_all(text, twice.data, twice.len);
   slb_buf_wipe(&once);
   slb_buf_wipe(&twice);
 }
 
-void slb_scrub(const slb_client *c, char *text, size_t size)
+void slb_client_scrub(const slb_client *c, char *text)
 {
-  scrub_one(text, size, c->cred.access_key_secret);
-  scrub_one(text, size, c->cred.security_token);
+  scrub_one(text, c->cred.access_key_secret);
+  scrub_one(text, c->cred.security_token);
 }
 
 void slb_scrub_error(const slb_client *c, slb_error *err)
 {
-  slb_scrub(c, err->message, sizeof(err->message));
-  slb_scrub(c, err->recommend, sizeof(err->recommend));
-  slb_scrub(c, err->host_id, sizeof(err->host_id));
+  slb_client_scrub(c, err->message);
+  slb_client_scrub(c, err->recommend);
+  slb_client_scrub(c, err->host_id);
 }

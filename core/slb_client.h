@@ -92,6 +92,10 @@ const char *slb_client_profile(const slb_client *c);
 const char *slb_client_cred_source(const slb_client *c);
 int slb_client_dry_run(const slb_client *c);
 long slb_client_mutations(const slb_client *c);
+/* Masks, in place, every form of the client's secret and token in a
+ * NUL-terminated text (raw, percent-encoded once or twice, or cut off at
+ * the end), for anything about to be shown. */
+void slb_client_scrub(const slb_client *c, char *text);
 
 typedef struct slb_result {
   cJSON *json;              /* the decoded answer; caller frees */

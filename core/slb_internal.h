@@ -63,9 +63,6 @@ void slb_request_free(struct request *req);
 int slb_check_call(const char *action, const char *region,
                    const slb_params *params, slb_error *err);
 
-/* Replaces every form of the client's secrets in text with "***". */
-void slb_scrub(const slb_client *c, char *text, size_t size);
-
 void slb_scrub_error(const slb_client *c, slb_error *err);
 
 /* One logical call: its parameters, its attempts so far, its outcome. */

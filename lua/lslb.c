@@ -150,9 +150,12 @@ static void observer(const slb_attempt *a, void *ud)
   lua_setfield(L, -2, "retry_in_ms");
   /* The hook may not unwind through the C call in progress. */
   if(lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    fprintf(stderr, "slb: on_attempt hook failed: %s\n",
-            lua_tostring(L, -1));
-    lua_pop(L, 1);
+    char message[512];
+    snprintf(message, sizeof(message), "%s",
+             luaL_tolstring(L, -1, NULL));
+    slb_client_scrub(lc->client, message);
+    fprintf(stderr, "slb: on_attempt hook failed: %s\n", message);
+    lua_pop(L, 2);
   }
 }
 
@@ -281,6 +284,15 @@ static void check_id(lua_State *L, int arg, const char *what)
 
 enum call_kind { CALL_DELETE, CALL_DESCRIBE, CALL_GENERIC };
 
+/* Where a call's pieces sit on the stack. Methods have the client at 1
+ * and arguments from 2; module functions have arguments from 1 and the
+ * default client after them, so argument errors count the same way the
+ * caller does. Packed into the continuation context across a yield. */
+#define FRAME(kind, self, base) ((kind) | (self) << 4 | (base) << 12)
+#define FRAME_KIND(f) ((int)((f) & 15))
+#define FRAME_SELF(f) ((int)(((f) >> 4) & 255))
+#define FRAME_BASE(f) ((int)((f) >> 12))
+
 static int op_gc(lua_State *L)
 {
   slb_op **box = luaL_checkudata(L, 1, LSLB_OP);
@@ -311,12 +323,12 @@ static scheduler *active_scheduler(lua_State *L)
 }
 
 static void push_delete_result(lua_State *L, const slb_result *res,
-                               const char *region)
+                               const char *region, int id_at)
 {
   lua_createtable(L, 0, 6);
   lua_pushstring(L, res->request_id);
   lua_setfield(L, -2, "request_id");
-  lua_pushvalue(L, 2);
+  lua_pushvalue(L, id_at);
   lua_setfield(L, -2, "id");
   lua_pushstring(L, region);
   lua_setfield(L, -2, "region");
@@ -374,9 +386,9 @@ static int push_certs(lua_State *L, slb_result *res)
 
 /* The op's box is on top of the stack and the op is done: log and audit
  * it if it changed something, then push what the method returns. */
-static int complete(lua_State *L, int kind)
+static int complete(lua_State *L, lua_KContext frame)
 {
-  lclient *lc = lua_touserdata(L, 1);
+  lclient *lc = lua_touserdata(L, FRAME_SELF(frame));
   slb_op *op = *(slb_op **)lua_touserdata(L, -1);
   slb_result res;
   slb_error err;
@@ -391,9 +403,9 @@ static int complete(lua_State *L, int kind)
   }
   if(rc)
     return lslb_pusherror(L, &err);
-  switch(kind) {
+  switch(FRAME_KIND(frame)) {
   case CALL_DELETE:
-    push_delete_result(L, &res, slb_op_region(op));
+    push_delete_result(L, &res, slb_op_region(op), FRAME_BASE(frame));
     return 1;
   case CALL_DESCRIBE:
     return push_certs(L, &res);
@@ -407,22 +419,39 @@ static int complete(lua_State *L, int kind)
   }
 }
 
-static int resume_call(lua_State *L, int status, lua_KContext kind)
+static int resume_call(lua_State *L, int status, lua_KContext frame)
 {
   (void)status;
   lua_pop(L, 1);                            /* the yielded marker */
-  return complete(L, (int)kind);
+  return complete(L, frame);
 }
 
 /* Starts the call; inside slb.each it yields until the answer is in,
  * elsewhere it runs to the end here. */
-static int dispatch(lua_State *L, lclient *lc, const char *action,
-                    const char *region, const slb_params *p, int kind)
+static int push_default(lua_State *L);
+
+static int dispatch(lua_State *L, int self, const char *action,
+                    const char *region, const slb_params *p, int kind,
+                    int base)
 {
-  slb_op **box = lua_newuserdatauv(L, sizeof(*box), 0);
+  lua_KContext frame;
+  slb_op **box;
   slb_error err;
   scheduler *s;
+  lclient *lc;
 
+  /* Module functions check their arguments before the default client is
+   * built, so misuse raises even when no client can be had. */
+  if(!self) {
+    if(push_default(L) == 2)
+      return 2;
+    self = lua_gettop(L);
+  }
+  lc = lua_touserdata(L, self);
+  if(!lc->client)
+    return luaL_error(L, "attempt to use a closed slb client");
+  frame = FRAME(kind, self, base);
+  box = lua_newuserdatauv(L, sizeof(*box), 0);
   *box = NULL;
   luaL_setmetatable(L, LSLB_OP);
   *box = slb_op_new(lc->client, action, region, p, &err);
@@ -435,13 +464,13 @@ static int dispatch(lua_State *L, lclient *lc, const char *action,
       lc->L = s->L;              /* hooks run on the scheduler's thread */
       slb_multi_add(s->multi, *box);
       lua_pushlightuserdata(L, (void *)&active_scheduler);
-      return lua_yieldk(L, 1, kind, resume_call);
+      return lua_yieldk(L, 1, frame, resume_call);
     }
     lc->L = L;
     slb_client_run(lc->client, *box);
     lc->L = NULL;
   }
-  return complete(L, kind);
+  return complete(L, frame);
 }
 
 /* }====================================================== */
@@ -452,49 +481,65 @@ static int dispatch(lua_State *L, lclient *lc, const char *action,
 ** =======================================================
 */
 
-static int l_delete_cert(lua_State *L)
+static int delete_cert(lua_State *L, int self, int base)
 {
-  lclient *lc = check_open(L);
   const char *region, *id;
   slb_params *p;
 
-  check_id(L, 2, "certificate id");
-  region = opt_region(L, 3);
-  lua_settop(L, 3);
-  id = lua_tostring(L, 2);
+  check_id(L, base, "certificate id");
+  region = opt_region(L, base + 1);
+  id = lua_tostring(L, base);
   p = lslb_newparams(L);
   if(slb_params_adds(p, "ServerCertificateId", id))
     return luaL_error(L, "out of memory");
-  return dispatch(L, lc, "DeleteServerCertificate", region, p, CALL_DELETE);
+  return dispatch(L, self, "DeleteServerCertificate", region, p,
+                  CALL_DELETE, base);
+}
+
+static int describe_certs(lua_State *L, int self, int base)
+{
+  const char *region = opt_region(L, base);
+
+  return dispatch(L, self, "DescribeServerCertificates", region,
+                  lslb_newparams(L), CALL_DESCRIBE, base);
+}
+
+static int call(lua_State *L, int self, int base)
+{
+  const char *action = luaL_checkstring(L, base);
+  const char *region = opt_region(L, base + 2);
+  slb_params *p = lslb_newparams(L);
+
+  if(!lua_isnoneornil(L, base + 1))
+    lslb_flatten(L, base + 1, base + 1, p);
+  if(!region && slb_params_find(p, "RegionId") >= 0) {
+    lua_getfield(L, base + 1, "RegionId");
+    region = lua_tostring(L, -1);     /* anchored in the params table */
+    lua_pop(L, 1);
+  }
+  return dispatch(L, self, action, region, p, CALL_GENERIC, base);
+}
+
+static int l_delete_cert(lua_State *L)
+{
+  check_open(L);
+  lua_settop(L, 3);
+  return delete_cert(L, 1, 2);
 }
 
 static int l_describe_certs(lua_State *L)
 {
-  lclient *lc = check_open(L);
-  const char *region = opt_region(L, 2);
-
+  check_open(L);
   lua_settop(L, 2);
-  return dispatch(L, lc, "DescribeServerCertificates", region,
-                  lslb_newparams(L), CALL_DESCRIBE);
+  return describe_certs(L, 1, 2);
 }
 
 static int l_call(lua_State *L)
 {
-  lclient *lc = check_open(L);
-  const char *action = luaL_checkstring(L, 2);
-  const char *region = opt_region(L, 4);
-  slb_params *p;
-
+  check_open(L);
+  luaL_checkstring(L, 2);           /* before settop turns none into nil */
   lua_settop(L, 4);
-  p = lslb_newparams(L);
-  if(!lua_isnoneornil(L, 3))
-    lslb_flatten(L, 3, 3, p);
-  if(!region && slb_params_find(p, "RegionId") >= 0) {
-    lua_getfield(L, 3, "RegionId");
-    region = lua_tostring(L, -1);     /* anchored in the params table */
-    lua_pop(L, 1);
-  }
-  return dispatch(L, lc, action, region, p, CALL_GENERIC);
+  return call(L, 1, 2);
 }
 
 static int l_client_region(lua_State *L)
@@ -704,6 +749,9 @@ static void read_config(lua_State *L, int given, int defaults,
                         slb_config *cfg)
 {
   cfg->region = string_option(L, given, defaults, "region");
+  if(cfg->region && !slb_region_valid(cfg->region))
+    luaL_argerror(L, 1, lua_pushfstring(L, "invalid region id '%s'",
+                                        cfg->region));
   cfg->profile = string_option(L, given, defaults, "profile");
   cfg->endpoint = string_option(L, given, defaults, "endpoint");
   cfg->access_key_id = string_option(L, given, defaults, "access_key_id");
@@ -859,31 +907,28 @@ static int push_default(lua_State *L)
   return 1;
 }
 
-/* Calls a method with the default client in argument 1. */
-static int with_default(lua_State *L, lua_CFunction method)
+/* Runs a call on the default client, built once the arguments pass. */
+static int with_default(lua_State *L, int nargs,
+                        int (*fn)(lua_State *, int, int))
 {
-  int n = lua_gettop(L);
-
-  if(push_default(L) == 2)
-    return 2;
-  lua_insert(L, 1);
-  lua_settop(L, n + 1);
-  return method(L);
+  lua_settop(L, nargs);
+  return fn(L, 0, 1);
 }
 
 static int m_delete_cert(lua_State *L)
 {
-  return with_default(L, l_delete_cert);
+  return with_default(L, 2, delete_cert);
 }
 
 static int m_describe_certs(lua_State *L)
 {
-  return with_default(L, l_describe_certs);
+  return with_default(L, 1, describe_certs);
 }
 
 static int m_call(lua_State *L)
 {
-  return with_default(L, l_call);
+  luaL_checkstring(L, 1);           /* before settop turns none into nil */
+  return with_default(L, 3, call);
 }
 
 static int m_default_client(lua_State *L)
