@@ -75,7 +75,9 @@ local function check_row(row)
   T.eq(res ~= nil, row.ok, what .. ": success")
   if row.attempts then T.eq(#seen, row.attempts, what .. ": attempts") end
   if row.code then T.eq(err and err.code, row.code, what .. ": code") end
-  if row.status then T.eq(err and err.status, row.status, what .. ": status") end
+  if row.status then
+    T.eq(err and err.status, row.status, what .. ": status")
+  end
   if row.retryable ~= nil then
     T.eq(err and err.retryable, row.retryable, what .. ": retryable")
   end
@@ -223,7 +225,8 @@ do
   F.clear()
   local c = F.client{max_deletes = 1}
   local certs = assert(c:describe_certs())
-  local first = c:delete_cert("1231579085529123_18c3a1b2c00_1700000000_000000105")
+  local first = c:delete_cert(
+    "1231579085529123_18c3a1b2c00_1700000000_000000105")
   T.check(first, "limit: first delete allowed")
   local res, err = c:delete_cert(certs[#certs].ServerCertificateId)
   T.eq(res, nil, "limit: second refused")

@@ -119,7 +119,9 @@ status, out = host("-q --simulate " .. INV .. " --audit " .. audit ..
                    " slb.delete_cert('nope') slb.describe_certs()"))
 T.eq(status, 0, "audit: status")
 local entries = {}
-for line in io.lines(audit) do entries[#entries + 1] = slb.json_decode(line) end
+for line in io.lines(audit) do
+  entries[#entries + 1] = slb.json_decode(line)
+end
 os.remove(audit)
 T.eq(#entries, 2, "audit: two mutating calls")
 T.eq(entries[1].action, "DeleteServerCertificate", "audit: action")
