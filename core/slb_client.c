@@ -370,25 +370,40 @@ int slb_check_call(const char *action, const char *region,
   return 0;
 }
 
-/* Masks every occurrence of secret in text, and a tail of text that is
- * the start of secret: a message cut to fit a buffer may end inside one. */
+/* Masks the end of text[0..end) when it is the start of secret: a text
+ * cut to fit a buffer, or an excerpt cut before "...", may stop inside
+ * one. */
+static void mask_cut(char *text, size_t end, const char *secret, size_t n)
+{
+  size_t k;
+
+  for(k = n - 1 < end ? n - 1 : end; k >= 4; k--)
+    if(!memcmp(text + end - k, secret, k)) {
+      memcpy(text + end - k, "***", 3);
+      memmove(text + end - k + 3, text + end, strlen(text + end) + 1);
+      return;
+    }
+}
+
+/* Masks every occurrence of secret in text, and any cut-off start of it
+ * at the end of the text or of an excerpt. */
 static void replace_all(char *text, const char *secret, size_t n)
 {
-  size_t len = strlen(text), k;
+  size_t from = 0;
   char *at;
 
   if(n < 4)
     return;
-  while((at = memmem(text, len, secret, n)) != NULL) {
+  while((at = memmem(text, strlen(text), secret, n)) != NULL) {
     memcpy(at, "***", 3);
     memmove(at + 3, at + n, strlen(at + n) + 1);
-    len = strlen(text);
   }
-  for(k = n - 1 < len ? n - 1 : len; k >= 4; k--)
-    if(!memcmp(text + len - k, secret, k)) {
-      memcpy(text + len - k, "***", 4);
-      break;
-    }
+  while((at = strstr(text + from, "...")) != NULL) {
+    size_t end = (size_t)(at - text), before = strlen(text);
+    mask_cut(text, end, secret, n);
+    from = end - (before - strlen(text)) + 3;   /* it may have shrunk */
+  }
+  mask_cut(text, strlen(text), secret, n);
 }
 
 /* A secret may come back raw, or encoded once or twice inside a string to

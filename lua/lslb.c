@@ -672,6 +672,18 @@ static double number_option(lua_State *L, int given, int defaults,
   return v;
 }
 
+static double whole_option(lua_State *L, int given, int defaults,
+                           const char *name, double fallback, double min,
+                           double max)
+{
+  double v = number_option(L, given, defaults, name, fallback, min, max);
+
+  if(v != (double)(long long)v)
+    luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a whole "
+                                        "number", name));
+  return v;
+}
+
 static int bool_option(lua_State *L, int given, int defaults,
                        const char *name)
 {
@@ -767,14 +779,14 @@ static void read_config(lua_State *L, int given, int defaults,
   cfg->connect_timeout_ms = (long)(1000 * number_option(L, given,
                                    defaults, "connect_timeout", 5, 0.001,
                                    3600));
-  cfg->retries = (int)number_option(L, given, defaults, "retries", 3, 0,
-                                    100);
+  cfg->retries = (int)whole_option(L, given, defaults, "retries", 3, 0,
+                                   100);
   cfg->backoff_ms = (long)(1000 * number_option(L, given, defaults,
                            "backoff", 0.2, 0.001, 60));
   cfg->max_time_ms = (long)(1000 * number_option(L, given, defaults,
                             "max_time", 0, 0, 1e7));
-  cfg->max_deletes = (long)number_option(L, given, defaults, "max_deletes",
-                                         -1, -1, 1e9);
+  cfg->max_deletes = (long)whole_option(L, given, defaults, "max_deletes",
+                                        -1, -1, 1e9);
   cfg->dry_run = bool_option(L, given, defaults, "dry_run");
 }
 
@@ -1161,17 +1173,18 @@ static int drive(lua_State *L, int sched, scheduler *s, lua_Integer n,
 }
 
 static lua_Integer each_option(lua_State *L, const char *name,
-                               lua_Integer fallback)
+                               lua_Integer fallback, lua_Integer min)
 {
   lua_Integer v = fallback;
 
   if(lua_isnoneornil(L, 3))
     return v;
   if(lua_getfield(L, 3, name) != LUA_TNIL) {
-    if(!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
+    if(!lua_isinteger(L, -1) || lua_tointeger(L, -1) < min ||
        lua_tointeger(L, -1) > 10000)
       luaL_argerror(L, 3, lua_pushfstring(L, "option '%s' must be a whole "
-                                          "number from 0 to 10000", name));
+                                          "number from %d to 10000", name,
+                                          (int)min));
     v = lua_tointeger(L, -1);
   }
   lua_pop(L, 1);
@@ -1192,10 +1205,8 @@ static int l_each(lua_State *L)
   luaL_checktype(L, 2, LUA_TFUNCTION);
   if(!lua_isnoneornil(L, 3))
     luaL_checktype(L, 3, LUA_TTABLE);
-  concurrency = each_option(L, "concurrency", 1);
-  rate = each_option(L, "rate", 0);
-  if(concurrency < 1)
-    luaL_argerror(L, 3, "option 'concurrency' must be at least 1");
+  concurrency = each_option(L, "concurrency", 1, 1);
+  rate = each_option(L, "rate", 0, 0);
   lua_settop(L, 3);
   n = luaL_len(L, 1);
   if(concurrency == 1 && !rate) {

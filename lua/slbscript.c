@@ -1,5 +1,6 @@
 /* slbscript.c: the host. Runs a Lua policy script with the `slb` module
  * preloaded and a default client configured from the command line. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +155,7 @@ static int parse_number(const char *text, double min, double max,
 static const struct {
   const char *flag;
   const char *setting;
-  int numeric;                 /* 0 string, 1 number */
+  int numeric;                 /* 0 string, 1 number, 2 whole number */
   double min, max;
 } value_options[] = {
   {"--region", "region", 0, 0, 0},
@@ -165,19 +166,21 @@ static const struct {
   {"--ca-file", "ca_file", 0, 0, 0},
   {"--signature", "signature", 0, 0, 0},
   {"--timeout", "timeout", 1, 0.001, 86400},
-  {"--retries", "retries", 1, 0, 100},
-  {"--max-deletes", "max_deletes", 1, 0, 1e9},
+  {"--retries", "retries", 2, 0, 100},
+  {"--max-deletes", "max_deletes", 2, 0, 1e9},
   {NULL, NULL, 0, 0, 0}
 };
 
-/* Splits "--name=value" or takes the next argument. */
+/* Splits "--name=value" or takes the next argument, unless that is
+ * another option: "--region -e x" is a missing region, not region "-e". */
 static const char *option_value(int argc, char **argv, int *i,
                                 const char *flag)
 {
   size_t n = strlen(flag);
   if(argv[*i][n] == '=')
     return argv[*i] + n + 1;
-  if(*i + 1 >= argc)
+  if(*i + 1 >= argc || (argv[*i + 1][0] == '-' && argv[*i + 1][1] &&
+                        !isdigit((unsigned char)argv[*i + 1][1])))
     return NULL;
   return argv[++*i];
 }
@@ -197,9 +200,11 @@ static int value_option(lua_State *L, int k, const char *value)
     return usage_error("option %s needs a value", value_options[k].flag);
   if(value_options[k].numeric) {
     if(!parse_number(value, value_options[k].min, value_options[k].max,
-                     &number)) {
-      fprintf(stderr, "slbscript: %s: '%s' is not a number from %g to "
+                     &number) ||
+       (value_options[k].numeric == 2 && number != (double)(long)number)) {
+      fprintf(stderr, "slbscript: %s: '%s' is not a %snumber from %g to "
               "%g\nTry 'slbscript --help'.\n", value_options[k].flag, value,
+              value_options[k].numeric == 2 ? "whole " : "",
               value_options[k].min, value_options[k].max);
       return EXIT_USAGE;
     }
@@ -383,7 +388,10 @@ static int load_script(lua_State *L, const struct options *o)
     rc = luaL_loadfile(L, strcmp(o->script, "-") ? o->script : NULL);
   if(rc != LUA_OK) {
     print_clean(lua_tostring(L, -1));
-    return rc == LUA_ERRFILE ? EXIT_USAGE : EXIT_SCRIPT;
+    if(rc != LUA_ERRFILE)
+      return EXIT_SCRIPT;
+    fprintf(stderr, "Try 'slbscript --help'.\n");
+    return EXIT_USAGE;
   }
   return 0;
 }

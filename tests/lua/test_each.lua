@@ -143,7 +143,7 @@ do
     end, {concurrency = 2})
   end, "each: nested", "cannot be nested")
   T.raises(function() slb.each({}, print, {concurrency = 0}) end,
-           "each: zero concurrency", "at least 1")
+           "each: zero concurrency", "from 1 to 10000")
   T.raises(function() slb.each({}, print, {concurrency = 1.5}) end,
            "each: fractional concurrency", "whole number")
   c:close()

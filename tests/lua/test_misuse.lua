@@ -147,7 +147,7 @@ local module_rows = {
    msg = {"bad argument #2 to 'each'", "function expected, got number"}},
   {lua = [[slb.each({}, print, {concurrency = 0})]],
    msg = {"bad argument #3 to 'each'",
-          "option 'concurrency' must be at least 1"}},
+          "option 'concurrency' must be a whole number from 1 to 10000"}},
   {lua = [[slb.each({}, print, {concurrency = "x"})]],
    msg = {"bad argument #3 to 'each'",
           "option 'concurrency' must be a whole number"}},
@@ -205,7 +205,7 @@ nothing_sent("slbscript -e")
 -- Misuse of the host. Each row: the arguments after the fake's endpoint
 -- and region (all = true: the whole command line), the script (default:
 -- one that sends a request), the exit status and the substrings of the
--- message; a usage error points to --help unless hint = false.
+-- message; a usage error points to --help.
 local CALL = {"-e", "assert(slb.describe_certs())"}
 local broken_script = os.tmpname()
 do
@@ -232,11 +232,11 @@ local host_rows = {
    msg = {"--timeout: '0' is not a number from 0.001 to 86400"}},
   {name = "non-numeric --retries", args = {"--retries", "x"},
    status = EXIT_USAGE,
-   msg = {"--retries: 'x' is not a number from 0 to 100"}},
+   msg = {"--retries: 'x' is not a whole number from 0 to 100"}},
   {name = "negative --retries", args = {"--retries", "-1"},
-   status = EXIT_USAGE, msg = {"--retries: '-1' is not a number"}},
+   status = EXIT_USAGE, msg = {"--retries: '-1' is not a whole number"}},
   {name = "non-numeric --max-deletes", args = {"--max-deletes", "x"},
-   status = EXIT_USAGE, msg = {"--max-deletes: 'x' is not a number"}},
+   status = EXIT_USAGE, msg = {"--max-deletes: 'x' is not a whole number"}},
   {name = "non-numeric --max-time", args = {"--max-time", "soon"},
    status = EXIT_USAGE, msg = {"--max-time needs seconds, got 'soon'"}},
   {name = "--signature v2", args = {"--signature", "v2"},
@@ -244,8 +244,7 @@ local host_rows = {
   {name = "invalid --region", args = {"--region", "no such/region"},
    status = EXIT_USAGE, msg = {"--region", "'no such/region'"}},
   {name = "missing script file", args = {}, script = {"/nonexistent/x.lua"},
-   status = EXIT_USAGE, msg = {"cannot open /nonexistent/x.lua"},
-   hint = false},
+   status = EXIT_USAGE, msg = {"cannot open /nonexistent/x.lua"}},
   {name = "syntax error in the script file", args = {},
    script = {broken_script}, status = EXIT_SCRIPT,
    msg = {broken_script .. ":1: unexpected symbol near '='"}},
