@@ -41,6 +41,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
   static const char name[] = "x-acs-retry-after:";
   slb_op *op = ud;
   size_t len = n * size;
+  long value;
 
   if(len > sizeof(name) && !strncasecmp(line, name, sizeof(name) - 1)) {
     char digits[24];
@@ -49,9 +50,13 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
       k = sizeof(digits) - 1;
     memcpy(digits, line + sizeof(name) - 1, k);
     digits[k] = '\0';
-    op->retry_after_ms = strtol(digits, NULL, 10);
-    if(op->retry_after_ms < 0 || op->retry_after_ms > MAX_BACKOFF_MS * 3)
-      op->retry_after_ms = 0;
+    /* The largest of repeated headers wins; a huge value is capped, not
+     * dropped, so we never come back sooner than asked within the cap. */
+    value = strtol(digits, NULL, 10);
+    if(value > MAX_BACKOFF_MS * 3)
+      value = MAX_BACKOFF_MS * 3;
+    if(value > op->retry_after_ms)
+      op->retry_after_ms = value;
   }
   return len;
 }
@@ -249,6 +254,7 @@ static void request_id_of(slb_op *op)
   if(cJSON_IsString(rid))
     snprintf(op->res.request_id, sizeof(op->res.request_id), "%s",
              rid->valuestring);
+  slb_client_scrub(op->c, op->res.request_id);
 }
 
 static void finish(slb_op *op, int rc)
@@ -258,11 +264,23 @@ static void finish(slb_op *op, int rc)
   op->done = 1;
   op->rc = rc;
   op->res.attempts = op->err.attempts = op->attempt;
+  c->ops--;
   if(op->mutating) {
     c->in_flight--;
-    if(!rc)
+    /* A call that may have landed counts against the limit too: the
+     * limit is about what could have changed. */
+    if(!rc || op->was_uncertain)
       c->mutations++;
   }
+}
+
+void slb_op_cancel(slb_op *op)
+{
+  slb_set_error(&op->err, SLB_E_CANCELLED, "%s was cancelled before it "
+                "finished", op->action);
+  /* A request that was on the wire may have landed. */
+  op->was_uncertain |= op->attempt > 0;
+  finish(op, -1);
 }
 
 int slb_op_finish_attempt(slb_op *op, CURLcode rc)
@@ -289,8 +307,8 @@ int slb_op_finish_attempt(slb_op *op, CURLcode rc)
 
   if(op->res.json) {
     request_id_of(op);
-    notify(op, -1);
     finish(op, 0);
+    notify(op, -1);
     return 1;
   }
   if(was_uncertain && already_deleted(op)) {
@@ -298,8 +316,8 @@ int slb_op_finish_attempt(slb_op *op, CURLcode rc)
     cJSON_AddStringToObject(op->res.json, "RequestId", op->err.request_id);
     request_id_of(op);
     op->res.already_deleted = 1;
-    notify(op, -1);
     finish(op, 0);
+    notify(op, -1);
     return 1;
   }
   if(op->err.retryable && op->attempt <= op->c->retries)
@@ -307,11 +325,12 @@ int slb_op_finish_attempt(slb_op *op, CURLcode rc)
   if(delay >= 0 && op->c->deadline &&
      slb_monotonic_ms() + (double)delay >= op->c->deadline)
     delay = -1;                         /* no time left to try again */
-  notify(op, delay);
   if(delay < 0) {
     finish(op, -1);
+    notify(op, delay);
     return 1;
   }
+  notify(op, delay);
   op->not_before = slb_monotonic_ms() + (double)delay;
   return 0;
 }
@@ -383,6 +402,8 @@ slb_op *slb_op_new(slb_client *c, const char *action, const char *region,
   }
   op->mutating = slb_action_is_mutating(action);
   admit(op);
+  if(!op->done)
+    c->ops++;
   return op;
 }
 
@@ -413,10 +434,17 @@ void slb_op_free(slb_op *op)
 {
   if(!op)
     return;
+  if(op->in_multi) {
+    op->abandoned = 1;                  /* the multi frees it */
+    return;
+  }
   if(op->transfer)
     slb_request_free(&op->req);
-  if(op->mutating && !op->done && !op->res.dry_run)
-    op->c->in_flight--;
+  /* A done op no longer needs its client, which may be gone by now. */
+  if(!op->done) {
+    op->c->in_flight -= op->mutating;
+    op->c->ops--;
+  }
   cJSON_Delete(op->res.json);
   slb_params_free(&op->params);
   slb_buf_wipe(&op->response);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <mbedtls/platform_util.h>
@@ -275,6 +276,11 @@ int slb_client_dry_run(const slb_client *c)
   return c->dry_run;
 }
 
+long slb_client_busy(const slb_client *c)
+{
+  return c->ops;
+}
+
 long slb_client_mutations(const slb_client *c)
 {
   return c->mutations;
@@ -315,9 +321,11 @@ static int check_param(const char *name, size_t name_len, const char *value,
                     (int)(name_len > 64 ? 64 : name_len), name);
       return -1;
     }
+  /* Any case: the service may not care, and "signature" must not slip
+   * past as an ordinary parameter. */
   for(i = 0; reserved_params[i]; i++)
     if(strlen(reserved_params[i]) == name_len &&
-       !memcmp(reserved_params[i], name, name_len)) {
+       !strncasecmp(reserved_params[i], name, name_len)) {
       slb_set_error(err, SLB_E_INVALID, "parameter '%s' is set by the "
                     "client and cannot be given", reserved_params[i]);
       return -1;
@@ -408,9 +416,22 @@ static void replace_all(char *text, const char *secret, size_t n)
 
 /* A secret may come back raw, or encoded once or twice inside a string to
  * sign that the service quotes in its message. */
+/* The same escapes with lower-case hex digits, as some encoders write. */
+static void lower_hex(slb_buf *b)
+{
+  size_t i;
+
+  for(i = 0; i + 3 <= b->len; i++)
+    if(b->data[i] == '%') {
+      b->data[i + 1] = (char)tolower((unsigned char)b->data[i + 1]);
+      b->data[i + 2] = (char)tolower((unsigned char)b->data[i + 2]);
+    }
+}
+
 static void scrub_one(char *text, const char *secret)
 {
   slb_buf once, twice;
+  int pass;
 
   if(!secret || !*secret)
     return;
@@ -419,10 +440,12 @@ static void scrub_one(char *text, const char *secret)
   slb_percent_encode(&once, secret, strlen(secret));
   slb_percent_encode(&twice, once.data, once.len);
   replace_all(text, secret, strlen(secret));
-  if(!once.failed)
+  for(pass = 0; pass < 2 && !once.failed && !twice.failed; pass++) {
     replace_all(text, once.data, once.len);
-  if(!twice.failed)
     replace_all(text, twice.data, twice.len);
+    lower_hex(&once);
+    lower_hex(&twice);
+  }
   slb_buf_wipe(&once);
   slb_buf_wipe(&twice);
 }
@@ -435,7 +458,9 @@ void slb_client_scrub(const slb_client *c, char *text)
 
 void slb_scrub_error(const slb_client *c, slb_error *err)
 {
+  slb_client_scrub(c, err->code);
   slb_client_scrub(c, err->message);
+  slb_client_scrub(c, err->request_id);
   slb_client_scrub(c, err->recommend);
   slb_client_scrub(c, err->host_id);
 }

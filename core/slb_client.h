@@ -22,6 +22,7 @@
 #define SLB_E_DELETE_LIMIT "DeleteLimitReached"
 #define SLB_E_TIME_LIMIT "TimeLimitReached"
 #define SLB_E_INTERNAL "ClientError"
+#define SLB_E_CANCELLED "Cancelled"
 
 typedef struct slb_error {
   int status;               /* HTTP status, 0 when none was received */
@@ -84,8 +85,12 @@ typedef struct slb_client slb_client;
 /* Validates the configuration and finds credentials (unless simulating).
  * Returns NULL with err filled on failure. */
 slb_client *slb_client_new(const slb_config *cfg, slb_error *err);
-/* Wipes key material and frees everything; NULL is fine. */
+/* Wipes key material and frees everything; NULL is fine. A client with
+ * unfinished ops (see slb_client_busy) must not be freed. */
 void slb_client_free(slb_client *c);
+/* How many ops of this client are unfinished: while any is, the client
+ * must not be freed. A finished op no longer refers to its client. */
+long slb_client_busy(const slb_client *c);
 
 const char *slb_client_region(const slb_client *c);
 const char *slb_client_profile(const slb_client *c);
@@ -129,6 +134,8 @@ void *slb_op_userdata(const slb_op *op);
 /* The outcome of a done op, as slb_client_call gives it; res->json passes
  * to the caller. */
 int slb_op_result(slb_op *op, slb_result *res, slb_error *err);
+/* Frees op; one still queued in a multi is only let go of, and the multi
+ * frees it once its transfer ends. */
 void slb_op_free(slb_op *op);
 const char *slb_op_action(const slb_op *op);
 const char *slb_op_region(const slb_op *op);
@@ -138,6 +145,8 @@ void slb_client_run(slb_client *c, slb_op *op);
 
 /* rate: attempts started per second at most; 0 for no cap. */
 slb_multi *slb_multi_new(double rate);
+/* Stops every transfer; ops still queued end as Cancelled (or are freed,
+ * if their owner let go of them). */
 void slb_multi_free(slb_multi *m);
 /* Queues op (which must not be done) to run. Returns 0 or -1. */
 int slb_multi_add(slb_multi *m, slb_op *op);

@@ -34,6 +34,8 @@ struct slb_client {
   slb_observer_fn observer;
   void *observer_ud;
   long in_flight;               /* mutating calls sent, not yet answered */
+  long ops;                    /* ops not yet finished: the client must
+                                  outlive them */
   CURL *easy;                  /* one handle, so connections stay alive */
   char user_agent[64];
 };
@@ -84,6 +86,8 @@ struct slb_op {
   double not_before;           /* monotonic ms; earliest next attempt */
   int done;
   int rc;
+  int in_multi;                /* queued in or run by an slb_multi */
+  int abandoned;               /* freed by its owner while in a multi */
   slb_result res;
   slb_error err;
   void *ud;
@@ -96,6 +100,9 @@ int slb_op_start_attempt(slb_op *op);
 /* Takes an attempt's transfer result; either finishes op or sets
  * op->not_before for the next attempt. Returns 1 when op is done. */
 int slb_op_finish_attempt(slb_op *op, CURLcode rc);
+/* Ends op as Cancelled, without telling the observer (the multi that held
+ * it is going away, perhaps during garbage collection). */
+void slb_op_cancel(slb_op *op);
 /* Runs op's attempts to the end on one easy handle, sleeping between. */
 void slb_op_run(slb_op *op, CURL *easy);
 

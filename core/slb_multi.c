@@ -11,6 +11,7 @@ struct slb_multi {
   CURL **idle;                 /* easy handles ready for reuse */
   size_t idle_count, idle_cap;
   slb_op *waiting;             /* queued for their next attempt */
+  slb_op *in_transfer;         /* attempts running in the multi */
   slb_op *done_head, *done_tail;
   int running;
   double rate;                 /* attempts per second; 0: no cap */
@@ -32,12 +33,46 @@ slb_multi *slb_multi_new(double rate)
   return m;
 }
 
+/* Ends an op the multi still holds: freed if its owner let go of it,
+ * otherwise finished as cancelled for its owner to collect. */
+static void release(slb_op *op)
+{
+  op->in_multi = 0;
+  if(op->abandoned) {
+    slb_op_free(op);
+    return;
+  }
+  if(!op->done)
+    slb_op_cancel(op);
+}
+
+static void release_list(slb_op *op)
+{
+  while(op) {
+    slb_op *next = op->next;
+    release(op);
+    op = next;
+  }
+}
+
 void slb_multi_free(slb_multi *m)
 {
+  slb_op *op, *next;
   size_t i;
 
   if(!m)
     return;
+  for(op = m->in_transfer; op; op = next) {
+    next = op->next;
+    curl_multi_remove_handle(m->multi, op->easy);
+    curl_easy_cleanup(op->easy);
+    op->easy = NULL;
+    op->transfer = 0;
+    slb_request_free(&op->req);
+    release(op);
+  }
+  release_list(m->waiting);
+  release_list(m->done_head);
   for(i = 0; i < m->idle_count; i++)
     curl_easy_cleanup(m->idle[i]);
   free(m->idle);
@@ -69,6 +104,7 @@ static void push_done(slb_multi *m, slb_op *op)
 
 int slb_multi_add(slb_multi *m, slb_op *op)
 {
+  op->in_multi = 1;
   if(op->done) {
     push_done(m, op);
     return 0;
@@ -118,6 +154,8 @@ static void start(slb_multi *m, slb_op *op)
   }
   else if(curl_multi_add_handle(m->multi, op->easy) == CURLM_OK) {
     m->running++;
+    op->next = m->in_transfer;
+    m->in_transfer = op;
     return;
   }
   else {
@@ -160,6 +198,17 @@ static long start_due(slb_multi *m)
   return next < 0 ? -1 : (long)(next - now) + 1;
 }
 
+static void unlink_transfer(slb_multi *m, slb_op *op)
+{
+  slb_op **link = &m->in_transfer;
+
+  while(*link && *link != op)
+    link = &(*link)->next;
+  if(*link)
+    *link = op->next;
+  op->next = NULL;
+}
+
 static void collect(slb_multi *m)
 {
   CURLMsg *msg;
@@ -172,6 +221,7 @@ static void collect(slb_multi *m)
       continue;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&op);
     curl_multi_remove_handle(m->multi, easy);
+    unlink_transfer(m, op);
     m->running--;
     if(slb_op_finish_attempt(op, msg->data.result))
       push_done(m, op);
@@ -192,6 +242,11 @@ slb_op *slb_multi_next(slb_multi *m)
       if(!m->done_head)
         m->done_tail = NULL;
       op->next = NULL;
+      op->in_multi = 0;
+      if(op->abandoned) {               /* nobody waits for it */
+        slb_op_free(op);
+        continue;
+      }
       return op;
     }
     wait = start_due(m);

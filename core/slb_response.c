@@ -84,9 +84,26 @@ static cJSON *service_error(long status, cJSON *json, slb_error *err)
   copy_field(err->recommend, sizeof(err->recommend), json, "Recommend");
   if(!cJSON_IsString(code) || !*err->code)
     snprintf(err->code, sizeof(err->code), "HTTP%ld", status);
+  if(!*err->message)
+    snprintf(err->message, sizeof(err->message), "HTTP %ld with no error "
+             "message", status);
   err->retryable = slb_code_retryable(err->code, status);
   cJSON_Delete(json);
   return NULL;
+}
+
+static int has_escaped_nul(const char *body, size_t len)
+{
+  size_t i;
+
+  for(i = 0; i + 6 <= len; i++) {
+    if(body[i] == '\\' && body[i + 1] == 'u' && body[i + 2] == '0' &&
+       body[i + 3] == '0' && body[i + 4] == '0' && body[i + 5] == '0')
+      return 1;
+    if(body[i] == '\\')
+      i++;              /* "\\u0000" is a backslash, then text */
+  }
+  return 0;
 }
 
 cJSON *slb_parse_response(long status, const char *body, size_t len,
@@ -102,6 +119,11 @@ cJSON *slb_parse_response(long status, const char *body, size_t len,
   if(memchr(body, '\0', len))
     return bad_response(status, "a zero byte in the body", body, len, 1,
                         err);
+  /* cJSON would cut a string at an escaped NUL: "victim\u0000-junk"
+   * would read as "victim". SLB never sends one. */
+  if(has_escaped_nul(body, len))
+    return bad_response(status, "a NUL character in a JSON string", body,
+                        len, 0, err);
   json = cJSON_ParseWithLength(body, len);
   if(!json)
     return bad_response(status, "a body that is not JSON", body, len, 1,
@@ -111,7 +133,11 @@ cJSON *slb_parse_response(long status, const char *body, size_t len,
     return bad_response(status, "JSON that is not an object", body, len,
                         0, err);
   }
-  if(status < 200 || status > 299)
+  /* SLB's successes never carry a Code; an error dressed as 200 is still
+   * an error, or a refused delete would count as done. */
+  if(status < 200 || status > 299 ||
+     (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(json, "Code")) &&
+      cJSON_IsString(cJSON_GetObjectItemCaseSensitive(json, "Message"))))
     return service_error(status, json, err);
 
   return json;

@@ -3,11 +3,15 @@
  * behaves the same simulated as live. */
 #include "slb_sim.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -201,8 +205,8 @@ static int load_region(slb_sim *sim, const cJSON *value, struct region *r,
     if(bad || !fields || add_cert(r, fields, listeners, exts)) {
       cJSON_Delete(fields);
       sim_error(err, errlen, r->name, i, "needs a ServerCertificateId "
-                "string; names are strings, times numbers, listeners and "
-                "domain_extensions arrays");
+                "string; names are strings, times numbers from 1970 to "
+                "9999, listeners and domain_extensions arrays");
       return -1;
     }
     i++;
@@ -274,25 +278,55 @@ slb_sim *slb_sim_parse(const char *text, size_t len, long long now_ms,
   return sim;
 }
 
+#define MAX_INVENTORY (64L * 1024 * 1024)
+
+/* Opens path for reading only if it is a regular file, without blocking
+ * on a FIFO. Returns a stream, or NULL with err filled. */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
+{
+  struct stat st = {0};           /* read for the message if fstat fails */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  FILE *f;
+
+  if(fd < 0) {
+    snprintf(err, errlen, "inventory %s: cannot open: %s", path,
+             strerror(errno));
+    return NULL;
+  }
+  if(fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > MAX_INVENTORY) {
+    snprintf(err, errlen, "inventory %s: %s", path,
+             S_ISREG(st.st_mode) ? "larger than 64 MB" :
+             "not a regular file");
+    close(fd);
+    return NULL;
+  }
+  f = fdopen(fd, "rb");
+  if(!f) {
+    snprintf(err, errlen, "inventory %s: cannot read", path);
+    close(fd);
+  }
+  return f;
+}
+
 slb_sim *slb_sim_load(const char *path, long long now_ms, char *err,
                       size_t errlen)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = open_regular(path, err, errlen);
   slb_buf text;
   char chunk[8192];
   size_t n;
   slb_sim *sim = NULL;
 
-  if(!f) {
-    snprintf(err, errlen, "inventory %s: cannot open", path);
+  if(!f)
     return NULL;
-  }
   slb_buf_init(&text);
   while((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
-        text.len < 64 * 1024 * 1024)
+        text.len <= (size_t)MAX_INVENTORY)
     slb_buf_add(&text, chunk, n);
   if(ferror(f) || text.failed)
     snprintf(err, errlen, "inventory %s: cannot read", path);
+  else if(text.len > (size_t)MAX_INVENTORY)
+    snprintf(err, errlen, "inventory %s: larger than 64 MB", path);
   else
     sim = slb_sim_parse(text.data ? text.data : "", text.len, now_ms, err,
                         errlen);

@@ -3,10 +3,14 @@
  * Misuse raises; an operational failure returns nil and an error table. */
 #include "lslb.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 
@@ -27,6 +31,7 @@ typedef struct lclient {
   int log_level;
   FILE *audit;
   int on_attempt;              /* registry reference, or LUA_NOREF */
+  int calls;                   /* calls begun and not yet completed */
 } lclient;
 
 typedef struct sim_box {
@@ -112,19 +117,42 @@ static int subject_param(const slb_params *p)
 ** =======================================================
 */
 
+/* Text from outside (ids, names, the service's words) goes into a log
+ * line with control bytes escaped, so that it cannot forge lines or move
+ * the terminal's cursor. */
+static void put_clean(FILE *out, const char *text, size_t len)
+{
+  size_t i;
+
+  for(i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if(c < 32 || c == 127)
+      fprintf(out, "\\x%02x", c);
+    else
+      fputc(c, out);
+  }
+}
+
+static void puts_clean(FILE *out, const char *text)
+{
+  put_clean(out, text, strlen(text));
+}
+
 static void observer(const slb_attempt *a, void *ud)
 {
   lclient *lc = ud;
   lua_State *L = lc->L;
 
   if(lc->log_level >= LOG_VERBOSE) {
-    fprintf(stderr, "slb: attempt %d %s region=%s status=%d code=%s "
-            "request=%s %.1f ms%s", a->attempt, a->action, a->region,
-            a->status, *a->code ? a->code : "-",
-            *a->request_id ? a->request_id : "-", a->elapsed_ms,
-            a->will_retry ? "" : "\n");
+    fprintf(stderr, "slb: attempt %d %s region=%s status=%d code=",
+            a->attempt, a->action, a->region, a->status);
+    puts_clean(stderr, *a->code ? a->code : "-");
+    fputs(" request=", stderr);
+    puts_clean(stderr, *a->request_id ? a->request_id : "-");
+    fprintf(stderr, " %.1f ms", a->elapsed_ms);
     if(a->will_retry)
-      fprintf(stderr, ", retrying in %ld ms\n", a->retry_in_ms);
+      fprintf(stderr, ", retrying in %ld ms", a->retry_in_ms);
+    fputc('\n', stderr);
   }
   if(!L || lc->on_attempt == LUA_NOREF)
     return;
@@ -181,13 +209,19 @@ static void log_mutation(lclient *lc, const char *action, const char *region,
     return;
   if(at >= 0)
     slb_params_get(p, (size_t)at, &name, &nl, &value, &vl);
-  fprintf(stderr, "slb: %s %.*s%s%.*s region=%s: %s", action, (int)nl, name,
-          nl ? "=" : "", (int)(vl > 200 ? 200 : vl), value, region,
-          outcome_word(rc, res, err));
-  if(rc)
-    fprintf(stderr, " (%s)", err->message);
-  if(rc ? *err->request_id : *res->request_id)
-    fprintf(stderr, " request=%s", rc ? err->request_id : res->request_id);
+  fprintf(stderr, "slb: %s %.*s%s", action, (int)nl, name, nl ? "=" : "");
+  put_clean(stderr, value, vl > 200 ? 200 : vl);
+  fprintf(stderr, " region=%s: ", region);
+  puts_clean(stderr, outcome_word(rc, res, err));
+  if(rc) {
+    fputs(" (", stderr);
+    puts_clean(stderr, err->message);
+    fputc(')', stderr);
+  }
+  if(rc ? *err->request_id : *res->request_id) {
+    fputs(" request=", stderr);
+    puts_clean(stderr, rc ? err->request_id : res->request_id);
+  }
   fputc('\n', stderr);
 }
 
@@ -242,9 +276,11 @@ static void audit_mutation(lclient *lc, const char *action,
   text = cJSON_PrintUnformatted(line);
   cJSON_Delete(line);
   if(text) {
-    /* One write per line, flushed, so a crash loses at most this line. */
-    fprintf(lc->audit, "%s\n", text);
-    fflush(lc->audit);
+    /* One write per line, flushed, so a crash loses at most this line. A
+     * trail that cannot be written must not fail quietly. */
+    if(fprintf(lc->audit, "%s\n", text) < 0 || fflush(lc->audit))
+      fprintf(stderr, "slb: AUDIT WRITE FAILED (%s) for %s %s\n",
+              strerror(errno), action, outcome_word(rc, res, err));
     free(text);
   }
 }
@@ -389,23 +425,32 @@ static int push_certs(lua_State *L, slb_result *res)
 static int complete(lua_State *L, lua_KContext frame)
 {
   lclient *lc = lua_touserdata(L, FRAME_SELF(frame));
-  slb_op *op = *(slb_op **)lua_touserdata(L, -1);
+  slb_op **box = lua_touserdata(L, -1);
+  slb_op *op = *box;
   slb_result res;
   slb_error err;
-  int rc = slb_op_result(op, &res, &err);
+  char region[64];
+  int rc;
 
-  lslb_boxjson(L, res.json);                /* freed however we leave */
+  lc->calls--;
+  rc = slb_op_result(op, &res, &err);
+  snprintf(region, sizeof(region), "%s", slb_op_region(op));
   if(slb_action_is_mutating(slb_op_action(op))) {
     log_mutation(lc, slb_op_action(op), slb_op_region(op),
                  slb_op_params(op), rc, &res, &err);
     audit_mutation(lc, slb_op_action(op), slb_op_region(op),
                    slb_op_params(op), rc, &res, &err);
   }
+  /* Done with the op: free it now rather than at the next collection, so
+   * a long run does not pile up C memory the collector cannot see. */
+  slb_op_free(op);
+  *box = NULL;
+  lslb_boxjson(L, res.json);                /* freed however we leave */
   if(rc)
     return lslb_pusherror(L, &err);
   switch(FRAME_KIND(frame)) {
   case CALL_DELETE:
-    push_delete_result(L, &res, slb_op_region(op), FRAME_BASE(frame));
+    push_delete_result(L, &res, region, FRAME_BASE(frame));
     return 1;
   case CALL_DESCRIBE:
     return push_certs(L, &res);
@@ -421,8 +466,15 @@ static int complete(lua_State *L, lua_KContext frame)
 
 static int resume_call(lua_State *L, int status, lua_KContext frame)
 {
+  slb_op **box;
+
   (void)status;
   lua_pop(L, 1);                            /* the yielded marker */
+  box = lua_touserdata(L, -1);
+  /* Only slb.each may resume us, and only once the answer is in. */
+  if(!*box || !slb_op_done(*box))
+    return luaL_error(L, "an slb call was resumed before its answer "
+                      "arrived (only slb.each may resume its coroutines)");
   return complete(L, frame);
 }
 
@@ -451,12 +503,15 @@ static int dispatch(lua_State *L, int self, const char *action,
   if(!lc->client)
     return luaL_error(L, "attempt to use a closed slb client");
   frame = FRAME(kind, self, base);
+  lc->calls++;                      /* until complete(): no closing */
   box = lua_newuserdatauv(L, sizeof(*box), 0);
   *box = NULL;
   luaL_setmetatable(L, LSLB_OP);
   *box = slb_op_new(lc->client, action, region, p, &err);
-  if(!*box)
+  if(!*box) {
+    lc->calls--;
     return fail(L, &err);
+  }
   if(!slb_op_done(*box)) {
     s = active_scheduler(L);
     if(s) {
@@ -565,12 +620,12 @@ static int l_client_info(lua_State *L)
   return 1;
 }
 
-/* Idempotent: serves close, __gc and __close alike. */
-static int l_client_close(lua_State *L)
+static void release_client(lua_State *L, lclient *lc)
 {
-  lclient *lc = luaL_checkudata(L, 1, LSLB_CLIENT);
-
-  slb_client_free(lc->client);
+  /* A client whose ops a multi still holds is left alone (a leak, not a
+   * use after free); that only happens when a run is torn down. */
+  if(lc->client && !slb_client_busy(lc->client))
+    slb_client_free(lc->client);
   lc->client = NULL;
   if(lc->audit)
     fclose(lc->audit);
@@ -578,6 +633,23 @@ static int l_client_close(lua_State *L)
   if(lc->on_attempt != LUA_NOREF)
     luaL_unref(L, LUA_REGISTRYINDEX, lc->on_attempt);
   lc->on_attempt = LUA_NOREF;
+}
+
+static int l_client_gc(lua_State *L)
+{
+  release_client(L, luaL_checkudata(L, 1, LSLB_CLIENT));
+  return 0;
+}
+
+/* Idempotent: serves close and __close. */
+static int l_client_close(lua_State *L)
+{
+  lclient *lc = luaL_checkudata(L, 1, LSLB_CLIENT);
+
+  if(lc->calls)
+    return luaL_error(L, "cannot close an slb client while %d of its "
+                      "calls are in flight", lc->calls);
+  release_client(L, lc);
   return 0;
 }
 
@@ -790,6 +862,28 @@ static void read_config(lua_State *L, int given, int defaults,
   cfg->dry_run = bool_option(L, given, defaults, "dry_run");
 }
 
+/* Appends to a regular file (or a device such as /dev/null); never blocks
+ * on a FIFO. */
+static FILE *open_audit(const char *path)
+{
+  struct stat st;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK |
+                O_CLOEXEC, 0600);
+  FILE *f;
+
+  if(fd < 0)
+    return NULL;
+  if(fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+    close(fd);
+    errno = 0;
+    return NULL;
+  }
+  f = fdopen(fd, "a");
+  if(!f)
+    close(fd);
+  return f;
+}
+
 /* Everything from the options that is not the core's own configuration:
  * log level, audit file, hook. Returns 0, or pushes a message and -1. */
 static int read_extras(lua_State *L, int given, int defaults, lclient *lc)
@@ -804,8 +898,9 @@ static int read_extras(lua_State *L, int given, int defaults, lclient *lc)
     luaL_argerror(L, 1, "option 'on_attempt' must be a function");
   else
     lua_pop(L, 1);
-  if(audit && !(lc->audit = fopen(audit, "a"))) {
-    lua_pushfstring(L, "cannot open audit file %s", audit);
+  if(audit && !(lc->audit = open_audit(audit))) {
+    lua_pushfstring(L, "cannot open audit file %s: %s", audit,
+                    errno ? strerror(errno) : "not a regular file");
     return -1;
   }
   return 0;
@@ -1147,6 +1242,7 @@ static int drive(lua_State *L, int sched, scheduler *s, lua_Integer n,
 {
   lua_Integer next = 1, alive = 0;
   int errors = 0, rc;
+  lua_State *co;
   slb_op *op;
 
   for(;;) {
@@ -1161,15 +1257,33 @@ static int drive(lua_State *L, int sched, scheduler *s, lua_Integer n,
     if(!alive)
       return errors;
     op = slb_multi_next(s->multi);
-    if(!op)
-      return luaL_error(L, "slb.each: a coroutine waits on no call");
-    rc = resume(L, sched, slb_op_userdata(op), 0);
+    if(!op)                 /* the rest were closed by someone else */
+      return errors;
+    co = slb_op_userdata(op);
+    /* Someone else resumed or closed it: it no longer waits for us. */
+    if(lua_status(co) != LUA_YIELD || !lua_gettop(co)) {
+      alive--;
+      continue;
+    }
+    rc = resume(L, sched, co, 0);
     alive -= rc <= 0;
     if(rc < 0 && !errors++)
       lua_insert(L, sched + 1);
     else if(rc < 0)
       lua_pop(L, 1);
   }
+}
+
+/* drive() under lua_pcall: items, fn, nil, scheduler, n, concurrency. */
+static int each_protected(lua_State *L)
+{
+  scheduler *s = lua_touserdata(L, 4);
+  lua_Integer n = lua_tointeger(L, 5), concurrency = lua_tointeger(L, 6);
+
+  lua_settop(L, 4);
+  if(drive(L, 4, s, n, concurrency))
+    return lua_error(L);
+  return 0;
 }
 
 static lua_Integer each_option(lua_State *L, const char *name,
@@ -1234,10 +1348,18 @@ static int l_each(lua_State *L)
     return luaL_error(L, "out of memory");
   lua_pushvalue(L, sched);
   lua_setfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY);
-  i = drive(L, sched, s, n, concurrency);
+  /* Whatever happens in there, the scheduler is unregistered after. */
+  lua_pushcfunction(L, each_protected);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushnil(L);
+  lua_pushvalue(L, sched);
+  lua_pushinteger(L, n);
+  lua_pushinteger(L, concurrency);
+  i = lua_pcall(L, 6, 0, 0);
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY);
-  if(i)
+  if(i != LUA_OK)
     return lua_error(L);          /* the first error, with its traceback */
   lua_pushinteger(L, n);
   return 1;
@@ -1272,7 +1394,7 @@ static const luaL_Reg client_methods[] = {
 
 static const luaL_Reg client_metamethods[] = {
   {"__index", NULL},            /* filled with the methods */
-  {"__gc", l_client_close},
+  {"__gc", l_client_gc},
   {"__close", l_client_close},
   {"__tostring", l_client_tostring},
   {NULL, NULL}
