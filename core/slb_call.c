@@ -257,6 +257,38 @@ static void request_id_of(slb_op *op)
   slb_client_scrub(op->c, op->res.request_id);
 }
 
+/* The budgets a client answers to: its own, and the run's if any. */
+static int over_budget(const slb_client *c)
+{
+  const slb_budget *b[2] = {&c->own, c->shared};
+  int i;
+
+  for(i = 0; i < 2; i++)
+    if(b[i] && b[i]->max >= 0 && b[i]->used + b[i]->in_flight >= b[i]->max)
+      return 1;
+  return 0;
+}
+
+/* Moves a call out of flight; counts it as used if it may have acted. */
+static void spend(slb_client *c, int used)
+{
+  slb_budget *b[2] = {&c->own, c->shared};
+  int i;
+
+  for(i = 0; i < 2; i++)
+    if(b[i]) {
+      b[i]->in_flight--;
+      b[i]->used += used;
+    }
+}
+
+static void reserve(slb_client *c)
+{
+  c->own.in_flight++;
+  if(c->shared)
+    c->shared->in_flight++;
+}
+
 static void finish(slb_op *op, int rc)
 {
   slb_client *c = op->c;
@@ -265,13 +297,10 @@ static void finish(slb_op *op, int rc)
   op->rc = rc;
   op->res.attempts = op->err.attempts = op->attempt;
   c->ops--;
-  if(op->mutating) {
-    c->in_flight--;
+  if(op->mutating)
     /* A call that may have landed counts against the limit too: the
      * limit is about what could have changed. */
-    if(!rc || op->was_uncertain)
-      c->mutations++;
-  }
+    spend(c, !rc || op->was_uncertain);
 }
 
 void slb_op_cancel(slb_op *op)
@@ -350,16 +379,17 @@ static void admit(slb_op *op)
   }
   if(!op->mutating)
     return;
-  if(c->max_deletes >= 0 && c->mutations + c->in_flight >= c->max_deletes) {
-    slb_set_error(&op->err, SLB_E_DELETE_LIMIT, "%s refused: the limit of "
-                  "%ld mutating calls is reached", op->action,
-                  c->max_deletes);
+  if(over_budget(c)) {
+    slb_set_error(&op->err, SLB_E_DELETE_LIMIT, "%s refused: the limit on "
+                  "mutating calls (--max-deletes, max_deletes) is reached",
+                  op->action);
     op->done = 1;
     op->rc = -1;
     return;
   }
   if(c->dry_run) {
-    c->mutations++;
+    reserve(c);
+    spend(c, 1);
     op->res.json = cJSON_CreateObject();
     op->res.dry_run = 1;
     op->done = 1;
@@ -368,7 +398,7 @@ static void admit(slb_op *op)
       slb_set_error(&op->err, SLB_E_INTERNAL, "out of memory");
     return;
   }
-  c->in_flight++;
+  reserve(c);
 }
 
 slb_op *slb_op_new(slb_client *c, const char *action, const char *region,
@@ -442,7 +472,8 @@ void slb_op_free(slb_op *op)
     slb_request_free(&op->req);
   /* A done op no longer needs its client, which may be gone by now. */
   if(!op->done) {
-    op->c->in_flight -= op->mutating;
+    if(op->mutating)
+      spend(op->c, op->was_uncertain || op->transfer);
     op->c->ops--;
   }
   cJSON_Delete(op->res.json);

@@ -228,7 +228,8 @@ slb_client *slb_client_new(const slb_config *cfg, slb_error *err)
   c->retries = cfg->retries < 0 ? 3 : cfg->retries;
   c->backoff_ms = cfg->backoff_ms > 0 ? cfg->backoff_ms : 200;
   c->dry_run = cfg->dry_run;
-  c->max_deletes = cfg->max_deletes;
+  c->own.max = cfg->max_deletes;
+  c->shared = cfg->budget;
   if(cfg->max_time_ms > 0)
     c->deadline = slb_monotonic_ms() + (double)cfg->max_time_ms;
   c->observer = cfg->observer;
@@ -283,7 +284,7 @@ long slb_client_busy(const slb_client *c)
 
 long slb_client_mutations(const slb_client *c)
 {
-  return c->mutations;
+  return c->own.used;
 }
 
 static const char *const reserved_params[] = {

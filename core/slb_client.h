@@ -52,6 +52,15 @@ typedef void (*slb_observer_fn)(const slb_attempt *attempt, void *ud);
 
 struct slb_sim;
 
+/* A limit on mutating calls that several clients can share, so that a
+ * run's limit holds however many clients a script makes. */
+typedef struct slb_budget {
+  long max;                 /* <0: no limit */
+  long used;                /* calls that did, or may have, changed
+                               something (dry-run ones included) */
+  long in_flight;           /* sent and not yet answered */
+} slb_budget;
+
 typedef struct slb_config {
   const char *region;               /* NULL: environment, then profile */
   const char *endpoint;             /* host[:port] or scheme://host[:port] */
@@ -68,6 +77,7 @@ typedef struct slb_config {
   const char *ca_file;
   int dry_run;
   long max_deletes;                 /* mutating calls allowed; <0: any */
+  slb_budget *budget;               /* a shared limit too; not owned */
   long max_time_ms;                 /* no call starts (or retries) after
                                        this long; 0: no limit */
   struct slb_sim *simulate;         /* answer in-process; not owned */

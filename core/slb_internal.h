@@ -27,13 +27,12 @@ struct slb_client {
   long backoff_ms;
   char *ca_file;
   int dry_run;
-  long max_deletes;
+  slb_budget own;              /* this client's max_deletes */
+  slb_budget *shared;          /* the run's, or NULL */
   double deadline;             /* monotonic ms; 0 = none */
-  long mutations;
   struct slb_sim *sim;
   slb_observer_fn observer;
   void *observer_ud;
-  long in_flight;               /* mutating calls sent, not yet answered */
   long ops;                    /* ops not yet finished: the client must
                                   outlive them */
   CURL *easy;                  /* one handle, so connections stay alive */

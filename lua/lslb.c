@@ -21,6 +21,8 @@
 #define SIMS_KEY "slb.simulations"
 #define SIM_BOX "slb.simulation"
 #define SCHEDULER_KEY "slb.scheduler"
+#define ENFORCED_KEY "slb.enforced"
+#define BUDGET "slb.budget"
 #define SCHEDULER "slb.each"
 
 enum { LOG_QUIET, LOG_NORMAL, LOG_VERBOSE };
@@ -886,10 +888,10 @@ static FILE *open_audit(const char *path)
 
 /* Everything from the options that is not the core's own configuration:
  * log level, audit file, hook. Returns 0, or pushes a message and -1. */
-static int read_extras(lua_State *L, int given, int defaults, lclient *lc)
+static int read_extras(lua_State *L, int given, int defaults, lclient *lc,
+                       const char *audit)
 {
   const char *level = string_option(L, given, defaults, "log");
-  const char *audit = string_option(L, given, defaults, "audit");
 
   lc->log_level = level ? log_level(L, level) : LOG_QUIET;
   if(get_option(L, given, defaults, "on_attempt") == LUA_TFUNCTION)
@@ -908,20 +910,55 @@ static int read_extras(lua_State *L, int given, int defaults, lclient *lc)
 
 /* Builds a client from options over the defaults; pushes it, or nil and
  * an error. given is 0 when there are no options. */
+/* The host's safety settings hold for every client of the run, whatever
+ * a script asks: a dry run stays dry, a simulation stays simulated, the
+ * audit trail and time limit stay, and the delete limit is one budget
+ * shared by all clients. The enforced table is at index enforced. */
+static void apply_enforced(lua_State *L, int enforced, slb_config *cfg,
+                           const char **sim_path, const char **audit)
+{
+  double limit;
+
+  if(lua_getfield(L, enforced, "dry_run") == LUA_TBOOLEAN &&
+     lua_toboolean(L, -1))
+    cfg->dry_run = 1;
+  if(lua_getfield(L, enforced, "simulate") == LUA_TSTRING)
+    *sim_path = lua_tostring(L, -1);
+  if(lua_getfield(L, enforced, "audit") == LUA_TSTRING)
+    *audit = lua_tostring(L, -1);
+  if(lua_getfield(L, enforced, "max_time") == LUA_TNUMBER) {
+    limit = 1000 * lua_tonumber(L, -1);
+    if(!cfg->max_time_ms || limit < (double)cfg->max_time_ms)
+      cfg->max_time_ms = (long)limit;
+  }
+  if(lua_getfield(L, enforced, "budget") == LUA_TUSERDATA)
+    cfg->budget = lua_touserdata(L, -1);
+  lua_pop(L, 5);                /* all anchored in the enforced table */
+}
+
 static int new_client(lua_State *L, int given)
 {
-  int defaults;
+  int defaults, enforced;
   lclient *lc;
   slb_config cfg;
   slb_error err;
-  const char *sim_path;
+  const char *sim_path, *audit;
 
   lua_getfield(L, LUA_REGISTRYINDEX, DEFAULTS_KEY);
   defaults = lua_gettop(L);
   slb_config_init(&cfg);
   read_config(L, given, defaults, &cfg);
   sim_path = string_option(L, given, defaults, "simulate");
-  lc = lua_newuserdatauv(L, sizeof(*lc), 1);
+  audit = string_option(L, given, defaults, "audit");
+  lua_getfield(L, LUA_REGISTRYINDEX, ENFORCED_KEY);
+  enforced = lua_gettop(L);
+  if(lua_istable(L, enforced))
+    apply_enforced(L, enforced, &cfg, &sim_path, &audit);
+  lc = lua_newuserdatauv(L, sizeof(*lc), 2);
+  if(cfg.budget) {
+    lua_getfield(L, enforced, "budget");
+    lua_setiuservalue(L, -2, 2);        /* keeps the shared budget alive */
+  }
   memset(lc, 0, sizeof(*lc));
   lc->on_attempt = LUA_NOREF;
   luaL_setmetatable(L, LSLB_CLIENT);
@@ -935,7 +972,7 @@ static int new_client(lua_State *L, int given)
     }
     lua_setiuservalue(L, -2, 1);        /* the client keeps it alive */
   }
-  if(read_extras(L, given, defaults, lc)) {
+  if(read_extras(L, given, defaults, lc, audit)) {
     memset(&err, 0, sizeof(err));
     snprintf(err.code, sizeof(err.code), "%s", SLB_E_INVALID);
     snprintf(err.message, sizeof(err.message), "%s", lua_tostring(L, -1));
@@ -970,20 +1007,42 @@ static int l_client(lua_State *L)
 ** =======================================================
 */
 
-/* Replaces the default options; the next module call builds a new default
- * client from them. */
+void lslb_enforce(lua_State *L, int idx)
+{
+  static const char *const keys[] = {"dry_run", "simulate", "audit",
+                                     "max_time", NULL};
+  int i;
+
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  for(i = 0; keys[i]; i++) {
+    lua_getfield(L, idx, keys[i]);
+    lua_setfield(L, -2, keys[i]);
+  }
+  if(lua_getfield(L, idx, "max_deletes") == LUA_TNUMBER) {
+    slb_budget *b = lua_newuserdatauv(L, sizeof(*b), 0);
+    b->max = (long)lua_tonumber(L, -2);
+    b->used = b->in_flight = 0;
+    lua_setfield(L, -3, "budget");
+  }
+  lua_pop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, ENFORCED_KEY);
+}
+
+/* Updates the default options (given fields replace those set before);
+ * the next module call builds a new default client from them. */
 static int l_configure(lua_State *L)
 {
   luaL_checktype(L, 1, LUA_TTABLE);
   check_option_names(L, 1);
-  lua_newtable(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, DEFAULTS_KEY);
   lua_pushnil(L);
   while(lua_next(L, 1)) {
     lua_pushvalue(L, -2);
     lua_insert(L, -2);
     lua_settable(L, -4);
   }
-  lua_setfield(L, LUA_REGISTRYINDEX, DEFAULTS_KEY);
+  lua_pop(L, 1);
   if(lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_CLIENT_KEY) ==
      LUA_TUSERDATA) {
     lua_pushcfunction(L, l_client_close);

@@ -37,6 +37,11 @@ int lslb_pusherror(lua_State *L, const slb_error *err);
 void lslb_gc_metatable(lua_State *L, const char *name, lua_CFunction gc);
 void lslb_open_conv(lua_State *L);
 
+/* Makes the safety settings of the options table at idx (dry_run,
+ * simulate, audit, max_time, max_deletes) hold for every client the state
+ * builds from now on, whatever a script asks. For hosts. */
+void lslb_enforce(lua_State *L, int idx);
+
 int luaopen_slb(lua_State *L);
 
 #endif

@@ -74,8 +74,11 @@ static void join_name(lua_State *L, int arg, char *out, const char *prefix,
     k = key;
     klen = strlen(key);
   }
-  else if(lua_type(L, key_idx) == LUA_TSTRING)
+  else if(lua_type(L, key_idx) == LUA_TSTRING) {
     k = lua_tolstring(L, key_idx, &klen);
+    if(memchr(k, '\0', klen))
+      luaL_argerror(L, arg, "a parameter name contains a zero byte");
+  }
   else {
     luaL_argerror(L, arg, lua_pushfstring(L, "key of type %s under '%s' is "
                   "neither a string nor an integer",
@@ -168,7 +171,14 @@ void lslb_pushjson(lua_State *L, const cJSON *json)
   luaL_checkstack(L, 3, "JSON nesting");
   if(cJSON_IsObject(json)) {
     lua_createtable(L, 0, cJSON_GetArraySize(json));
+    /* The first of duplicate keys wins, as in cJSON's own look-ups, so
+     * what C checked is what Lua sees. */
     cJSON_ArrayForEach(item, json) {
+      if(lua_getfield(L, -1, item->string) != LUA_TNIL) {
+        lua_pop(L, 1);
+        continue;
+      }
+      lua_pop(L, 1);
       lslb_pushjson(L, item);
       lua_setfield(L, -2, item->string);
     }
@@ -184,7 +194,8 @@ void lslb_pushjson(lua_State *L, const cJSON *json)
     lua_pushstring(L, json->valuestring);
   else if(cJSON_IsNumber(json)) {
     double d = json->valuedouble;
-    if(d == (double)(long long)d && d > -EXACT_LIMIT && d < EXACT_LIMIT)
+    /* Range first: casting a double past long long's range is undefined. */
+    if(d > -EXACT_LIMIT && d < EXACT_LIMIT && d == (double)(long long)d)
       lua_pushinteger(L, (lua_Integer)d);
     else
       lua_pushnumber(L, d);

@@ -366,6 +366,7 @@ static int configure(lua_State *L, const struct options *o)
 {
   lua_pushstring(L, o->log ? o->log : "normal");
   lua_setfield(L, -2, "log");
+  lslb_enforce(L, -1);
   lua_getglobal(L, "slb");
   lua_getfield(L, -1, "configure");
   lua_pushvalue(L, -3);

@@ -78,6 +78,41 @@ local function day(ms)
   return os.date("!%Y-%m-%d", ms // 1000)
 end
 
+-- Names and ids come from outside: escape control bytes before printing,
+-- so a name cannot forge a line of the plan.
+local function printable(s)
+  return (tostring(s):gsub("%c", function(c)
+    return ("\\x%02x"):format(c:byte())
+  end))
+end
+
+local YEAR_2000_MS = 946684800000
+
+-- The expiry in milliseconds, or nil and why it cannot be trusted: a
+-- certificate is only deleted on an expiry that makes sense.
+local function expiry_of(c)
+  local expires = c.ExpireTimeStamp
+  if math.type(expires) ~= "integer" then
+    return nil, "no readable ExpireTimeStamp"
+  end
+  if expires < YEAR_2000_MS then
+    return nil, "ExpireTimeStamp " .. expires .. " is before 2000"
+  end
+  local created = c.CreateTimeStamp
+  if math.type(created) == "integer" and created > expires then
+    return nil, "ExpireTimeStamp is before CreateTimeStamp"
+  end
+  local stated = type(c.ExpireTime) == "string" and
+                 c.ExpireTime:match("^(%d%d%d%d%-%d%d%-%d%d)")
+  if stated and stated ~= day(expires) and
+     stated ~= day(expires - 86400000) and
+     stated ~= day(expires + 86400000) then
+    return nil, ("ExpireTime %s disagrees with ExpireTimeStamp (%s)")
+      :format(stated, day(expires))
+  end
+  return expires
+end
+
 -- Sorts one region's certificates into what to delete and why the rest
 -- stay; prints the plan line for each.
 local function plan_region(region, certs, o, now_ms, counts)
@@ -87,13 +122,16 @@ local function plan_region(region, certs, o, now_ms, counts)
     return a.ServerCertificateId < b.ServerCertificateId
   end)
   for _, c in ipairs(certs) do
-    local id, name = c.ServerCertificateId, c.ServerCertificateName or ""
-    local expires = c.ExpireTimeStamp
+    local name = c.ServerCertificateName
+    if type(name) ~= "string" then name = "" end
+    local expires, why = expiry_of(c)
     local glob = kept_by(name, o.keep)
-    if math.type(expires) ~= "integer" then
+    local id = printable(c.ServerCertificateId)
+    name = printable(name)
+    if not expires then
       counts.failed = counts.failed + 1
-      print(("  error   %s  %s  no ExpireTimeStamp; left alone"):format(
-        id, name))
+      print(("  error   %s  %s  %s; left alone"):format(id, name,
+        printable(why)))
     elseif glob then
       counts.kept = counts.kept + 1
       print(("  keep    %s  %s  matches --keep %s"):format(id, name, glob))
@@ -109,20 +147,20 @@ local function plan_region(region, certs, o, now_ms, counts)
 end
 
 local function delete_one(c, region, counts)
-  local id = c.ServerCertificateId
-  local res, err = slb.delete_cert(id, {region = region})
+  local res, err = slb.delete_cert(c.ServerCertificateId, {region = region})
+  local id = printable(c.ServerCertificateId)
   if res then
     counts.deleted = counts.deleted + 1
     local how = res.dry_run and "would delete (dry run)" or
       res.already_deleted and "already deleted" or "deleted"
     print(("  %-22s %s  request %s"):format(how, id,
-      res.request_id ~= "" and res.request_id or "-"))
+      res.request_id ~= "" and printable(res.request_id) or "-"))
   elseif IN_USE[err.code] then
     counts.in_use = counts.in_use + 1
     print(("  skipped, %s: %s"):format(IN_USE[err.code], id))
   else
     counts.failed = counts.failed + 1
-    print(("  FAILED %s: %s"):format(id, tostring(err)))
+    print(("  FAILED %s: %s"):format(id, printable(err)))
   end
 end
 
@@ -131,7 +169,7 @@ local function clean_region(region, o, now_ms, counts)
   if not certs then
     counts.failed = counts.failed + 1
     print(("region %s: cannot list certificates: %s"):format(region,
-      tostring(err)))
+      printable(err)))
     return
   end
   print(("region %s: %d certificates"):format(region, #certs))

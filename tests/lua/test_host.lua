@@ -101,6 +101,53 @@ T.check(out:find("DeleteServerCertificate ServerCertificateId=" ..
                  "region=cn-hangzhou: dry-run", 1, true),
         "dry run: logged: " .. out)
 
+-- The host's safety settings hold for every client of the run: a script
+-- cannot turn off --dry-run, leave --simulate, or get a fresh delete
+-- budget by making new clients or reconfiguring.
+local escape = [[
+  slb.configure{log = "quiet", dry_run = false}
+  local c = slb.client{dry_run = false, max_deletes = -1}
+  local d = slb.client{}
+  print("dry", slb.default_client():info().dry_run, c:info().dry_run,
+        c:info().credentials)
+  print("first", select(2, c:delete_cert("a")) == nil)
+  print("second", select(2, c:delete_cert("b")).code)
+  print("third", select(2, d:delete_cert("c")).code)
+]]
+status, out = host("-q --simulate " .. INV .. " --dry-run --max-deletes 1 " ..
+                   "-e " .. T.shell_quote(escape))
+T.eq(status, 0, "enforced: status")
+T.check(out:find("dry\ttrue\ttrue\tsimulation", 1, true),
+        "enforced: dry run and simulation stick: " .. out)
+T.check(out:find("first\ttrue", 1, true), "enforced: first allowed: " .. out)
+T.check(out:find("second\tDeleteLimitReached", 1, true),
+        "enforced: budget holds for a client asking for none: " .. out)
+T.check(out:find("third\tDeleteLimitReached", 1, true),
+        "enforced: budget shared with a new client: " .. out)
+
+-- cleanup.lua leaves alone a certificate whose expiry makes no sense, and
+-- prints hostile names escaped, never as lines of their own.
+local odd = os.tmpname()
+local f2 = assert(io.open(odd, "w"))
+f2:write([[{"regions": {"cn-hangzhou": {"certificates": [
+  {"ServerCertificateId": "epoch-cert", "ExpireTimeStamp": 1000,
+   "ServerCertificateName": "evil\n  keep    forged"},
+  {"ServerCertificateId": "seconds-cert", "ExpireTimeStamp": 1900000000,
+   "CreateTimeStamp": 1000},
+  {"ServerCertificateId": "good-old", "expires_in_days": -30}]}}}]])
+f2:close()
+status, out = host("-q --simulate " .. odd .. " ../scripts/cleanup.lua")
+os.remove(odd)
+T.eq(status, 1, "odd expiry: the run reports a failure")
+T.check(out:find("epoch-cert  evil\\x0a  keep    forged  " ..
+                 "ExpireTimeStamp 1000 is before 2000; left alone", 1, true),
+        "odd expiry: left alone, name escaped: " .. out)
+T.check(not out:find("\n  keep    forged", 1, true),
+        "odd expiry: no forged plan line: " .. out)
+T.check(out:find("summary: deleted 1, skipped in use 0, kept by pattern " ..
+                 "0, still valid 0, failed 2", 1, true),
+        "odd expiry: only the plausible one deleted: " .. out)
+
 -- Logging levels: -q is silent on success, -v shows every attempt.
 local delete = "slb.delete_cert('1231579085529123_18c3a1b2c00_" ..
                "1700000000_000000101')"
