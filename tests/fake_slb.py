@@ -9,6 +9,7 @@ queued through a second, plain-HTTP control port (see fakectl.py).
 import argparse
 import base64
 import calendar
+import functools
 import hashlib
 import hmac
 import io
@@ -115,9 +116,15 @@ def to_bytes(value):
     return value.encode('utf-8', 'surrogateescape')
 
 
+# Byte -> its encoding, applied by str.translate to the bytes read as
+# Latin-1 (one character per byte): the same result as a loop over the
+# bytes, at C speed, which keeps the fake out of the benchmark's figures.
+_ENCODING = {b: chr(b) if b in _UNRESERVED else '%%%02X' % b
+             for b in range(256)}
+
+
 def percent_encode(value):
-    return ''.join(chr(b) if b in _UNRESERVED else '%%%02X' % b
-                   for b in to_bytes(value))
+    return to_bytes(value).decode('latin-1').translate(_ENCODING)
 
 
 def canonical_query(params):
@@ -323,6 +330,16 @@ def json_bytes(obj):
         # A lone surrogate that did not come from a request (an inventory
         # file can hold one): fall back to JSON escapes.
         return json.dumps(obj, separators=(',', ':')).encode('ascii')
+
+
+@functools.lru_cache(maxsize=64)
+def _timestamp_seconds(timestamp):
+    """Seconds since the epoch of a request time stamp.
+
+    strptime is slow and a busy client sends the same second many times;
+    a ValueError is not cached, so a bad stamp is refused every time.
+    """
+    return calendar.timegm(time.strptime(timestamp, TIME_FORMAT))
 
 
 def iso_time(ms):
@@ -667,7 +684,7 @@ class FakeSlb:
         if not TIMESTAMP_RE.fullmatch(timestamp):
             raise malformed
         try:
-            when = calendar.timegm(time.strptime(timestamp, TIME_FORMAT))
+            when = _timestamp_seconds(timestamp)
         except ValueError:
             raise malformed from None
         if abs(time.time() - when) > self.max_skew_s:
