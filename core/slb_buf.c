@@ -51,6 +51,17 @@ void slb_buf_add(slb_buf *b, const void *bytes, size_t n)
   b->data[b->len] = '\0';
 }
 
+char *slb_buf_room(slb_buf *b, size_t n)
+{
+  return reserve(b, n) ? b->data + b->len : NULL;
+}
+
+void slb_buf_commit(slb_buf *b, size_t n)
+{
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
 void slb_buf_adds(slb_buf *b, const char *s)
 {
   slb_buf_add(b, s, strlen(s));

@@ -185,8 +185,12 @@ static int find_credentials(slb_client *c, const slb_config *cfg,
   opts.getenv_fn = cfg->getenv_fn;
   opts.getenv_ud = cfg->getenv_ud;
   memset(err, 0, sizeof(*err));
-  if(!slb_cred_resolve(&opts, &c->cred, err->message, sizeof(err->message)))
+  if(!slb_cred_resolve(&opts, &c->cred, err->message, sizeof(err->message))) {
+    c->v1_key_ready = !slb_v1_key_init(&c->v1_key,
+                                       c->cred.access_key_secret,
+                                       strlen(c->cred.access_key_secret));
     return 0;
+  }
   snprintf(err->code, sizeof(err->code), "%s", SLB_E_CREDENTIALS);
   return -1;
 }
@@ -252,6 +256,8 @@ void slb_client_free(slb_client *c)
   if(c->easy)
     curl_easy_cleanup(c->easy);
   slb_cred_clear(&c->cred);
+  if(c->v1_key_ready)
+    slb_v1_key_wipe(&c->v1_key);
   free(c->ca_file);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);

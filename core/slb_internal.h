@@ -18,6 +18,8 @@
 
 struct slb_client {
   slb_cred cred;
+  slb_v1_key v1_key;           /* the secret, made ready for V1 signing */
+  int v1_key_ready;
   char region[64];
   char base_url[512];          /* scheme://host[:port], "" = by region */
   int signature_version;

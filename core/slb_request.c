@@ -119,9 +119,9 @@ static int build_v1(slb_client *c, const char *action, const char *ts,
   if(cred->security_token)
     rc |= slb_params_adds(&req->all, "SecurityToken",
                           cred->security_token);
-  if(rc || slb_sign_v1(&req->all, req->post ? "POST" : "GET",
-                       cred->access_key_secret,
-                       strlen(cred->access_key_secret), NULL, signature))
+  if(rc || !c->v1_key_ready ||
+     slb_sign_v1_keyed(&req->all, req->post ? "POST" : "GET", &c->v1_key,
+                       NULL, signature))
     return -1;
   if(slb_params_adds(&req->all, "Signature", signature) ||
      slb_canonical_query(&req->all, &req->query))

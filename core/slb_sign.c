@@ -12,6 +12,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
 
 /* Offsets, not pointers: the byte store moves when it grows. */
@@ -113,31 +114,54 @@ void slb_params_free(slb_params *p)
   slb_params_init(p);
 }
 
-static int unreserved(unsigned char c)
+/* 1 for the bytes that stay literal: A-Z a-z 0-9 - _ . ~ */
+static const unsigned char literal[256] = {
+  ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+  ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+  ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+  ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+  ['Y'] = 1, ['Z'] = 1,
+  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+  ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+  ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+  ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+  ['y'] = 1, ['z'] = 1,
+};
+
+/* Writes s percent-encoded at out; with twice set, encoded a second time
+ * as well (an escape becomes %25XY), which is what the V1 string to sign
+ * needs. Returns the end of what was written: at most 3 (or 5) bytes per
+ * input byte. */
+static char *encode_into(char *out, const char *s, size_t len, int twice)
 {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-         c == '~';
+  size_t i;
+
+  for(i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if(literal[c]) {
+      *out++ = (char)c;
+      continue;
+    }
+    *out++ = '%';
+    if(twice) {
+      *out++ = '2';
+      *out++ = '5';
+    }
+    *out++ = hex_upper[c >> 4];
+    *out++ = hex_upper[c & 15];
+  }
+  return out;
 }
 
 void slb_percent_encode(slb_buf *out, const char *s, size_t len)
 {
-  size_t i, run = 0;
+  char *at = slb_buf_room(out, 3 * len);
 
-  /* Copy runs of literal bytes in one go; most values are all literal. */
-  for(i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    char esc[3];
-    if(unreserved(c))
-      continue;
-    slb_buf_add(out, s + run, i - run);
-    esc[0] = '%';
-    esc[1] = hex_upper[c >> 4];
-    esc[2] = hex_upper[c & 15];
-    slb_buf_add(out, esc, 3);
-    run = i + 1;
-  }
-  slb_buf_add(out, s + run, len - run);
+  if(at)
+    slb_buf_commit(out, (size_t)(encode_into(at, s, len, 0) - at));
 }
 
 static int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -187,25 +211,49 @@ static struct sort_key *sorted_pairs(const slb_params *p, const char *skip,
   return keys;
 }
 
-static int canonical_query_skipping(const slb_params *p, const char *skip,
-                                    slb_buf *out)
+/* The sorted pairs as name=value&..., encoded once (the canonical query)
+ * or, with twice set, encoded again with the separators escaped as well
+ * (the tail of the V1 string to sign), in one pass either way. */
+static int write_pairs(const slb_params *p, const struct sort_key *keys,
+                       size_t n, int twice, slb_buf *out)
 {
-  size_t n, i;
-  struct sort_key *keys = sorted_pairs(p, skip, &n);
+  size_t i, room = 0, grow = twice ? 5 : 3;
+  char *start, *at;
 
-  if(!keys)
+  for(i = 0; i < n; i++)
+    room += grow * (keys[i].item->name_len + keys[i].item->value_len) + 6;
+  start = at = slb_buf_room(out, room);
+  if(!at)
     return -1;
   for(i = 0; i < n; i++) {
     const struct slb_param *item = keys[i].item;
-    if(i)
-      slb_buf_addc(out, '&');
-    slb_percent_encode(out, p->bytes.data + item->name_at, item->name_len);
-    slb_buf_addc(out, '=');
-    slb_percent_encode(out, p->bytes.data + item->value_at,
-                       item->value_len);
+    if(i) {
+      memcpy(at, twice ? "%26" : "&", twice ? 3 : 1);
+      at += twice ? 3 : 1;
+    }
+    at = encode_into(at, p->bytes.data + item->name_at, item->name_len,
+                     twice);
+    memcpy(at, twice ? "%3D" : "=", twice ? 3 : 1);
+    at += twice ? 3 : 1;
+    at = encode_into(at, p->bytes.data + item->value_at, item->value_len,
+                     twice);
   }
+  slb_buf_commit(out, (size_t)(at - start));
+  return 0;
+}
+
+static int canonical_query_skipping(const slb_params *p, const char *skip,
+                                    slb_buf *out)
+{
+  size_t n;
+  struct sort_key *keys = sorted_pairs(p, skip, &n);
+  int rc;
+
+  if(!keys)
+    return -1;
+  rc = write_pairs(p, keys, n, 0, out);
   free(keys);
-  return out->failed || !slb_buf_cstr(out) ? -1 : 0;
+  return rc;
 }
 
 int slb_canonical_query(const slb_params *p, slb_buf *out)
@@ -221,24 +269,107 @@ static int hmac(mbedtls_md_type_t type, const void *key, size_t key_len,
          0 : -1;
 }
 
-/* The V1 key is the secret with "&" appended; it lives on the stack when
- * it fits, and is wiped either way. */
-static int hmac_sha1_v1(const char *secret, size_t secret_len,
-                        const slb_buf *msg, unsigned char digest[20])
+/* HMAC-SHA1 by hand: the keyed inner and outer states are computed once
+ * per key, and the V1 key (the secret with "&" added) is fed without
+ * being built. mbedtls_md_hmac would redo both and allocate every time. */
+int slb_v1_key_init(slb_v1_key *key, const char *secret, size_t secret_len)
 {
-  char small[256];
-  char *key = secret_len < sizeof(small) ? small : malloc(secret_len + 1);
-  int rc;
+  unsigned char block[64];
+  size_t i;
+  int rc = -1;
 
-  if(!key)
-    return -1;
-  memcpy(key, secret, secret_len);
-  key[secret_len] = '&';
-  rc = hmac(MBEDTLS_MD_SHA1, key, secret_len + 1, msg->data, msg->len,
-            digest);
-  mbedtls_platform_zeroize(key, secret_len + 1);
-  if(key != small)
-    free(key);
+  memset(block, 0, sizeof(block));
+  mbedtls_sha1_init(&key->inner);
+  mbedtls_sha1_init(&key->outer);
+  if(secret_len + 1 > sizeof(block)) {        /* long keys are hashed */
+    if(mbedtls_sha1_starts_ret(&key->inner) ||
+       mbedtls_sha1_update_ret(&key->inner, (const unsigned char *)secret,
+                               secret_len) ||
+       mbedtls_sha1_update_ret(&key->inner, (const unsigned char *)"&", 1) ||
+       mbedtls_sha1_finish_ret(&key->inner, block))
+      goto fail;
+  }
+  else {
+    memcpy(block, secret, secret_len);
+    block[secret_len] = '&';
+  }
+  for(i = 0; i < sizeof(block); i++)
+    block[i] ^= 0x36;
+  if(mbedtls_sha1_starts_ret(&key->inner) ||
+     mbedtls_sha1_update_ret(&key->inner, block, sizeof(block)))
+    goto fail;
+  for(i = 0; i < sizeof(block); i++)
+    block[i] ^= 0x36 ^ 0x5c;
+  if(mbedtls_sha1_starts_ret(&key->outer) ||
+     mbedtls_sha1_update_ret(&key->outer, block, sizeof(block)))
+    goto fail;
+  rc = 0;
+fail:
+  mbedtls_platform_zeroize(block, sizeof(block));
+  return rc;
+}
+
+void slb_v1_key_wipe(slb_v1_key *key)
+{
+  mbedtls_sha1_free(&key->inner);
+  mbedtls_sha1_free(&key->outer);
+  mbedtls_platform_zeroize(key, sizeof(*key));
+}
+
+static int hmac_sha1_keyed(const slb_v1_key *key, const slb_buf *msg,
+                           unsigned char digest[20])
+{
+  mbedtls_sha1_context ctx;
+  unsigned char inner[20];
+  int rc = -1;
+
+  mbedtls_sha1_init(&ctx);
+  mbedtls_sha1_clone(&ctx, &key->inner);
+  if(mbedtls_sha1_update_ret(&ctx, (const unsigned char *)msg->data,
+                             msg->len) ||
+     mbedtls_sha1_finish_ret(&ctx, inner))
+    goto fail;
+  mbedtls_sha1_clone(&ctx, &key->outer);
+  if(mbedtls_sha1_update_ret(&ctx, inner, sizeof(inner)) ||
+     mbedtls_sha1_finish_ret(&ctx, digest))
+    goto fail;
+  rc = 0;
+fail:
+  mbedtls_platform_zeroize(inner, sizeof(inner));
+  mbedtls_sha1_free(&ctx);
+  return rc;
+}
+
+int slb_sign_v1_keyed(const slb_params *p, const char *method,
+                      const slb_v1_key *key, slb_buf *string_to_sign,
+                      char signature[SLB_V1_SIGNATURE_SIZE])
+{
+  slb_buf own;
+  slb_buf *sts = string_to_sign ? string_to_sign : &own;
+  unsigned char digest[20];
+  struct sort_key *keys;
+  size_t n, written = 0;
+  int rc = -1;
+
+  slb_buf_init(&own);
+  keys = sorted_pairs(p, "Signature", &n);
+  if(!keys)
+    goto fail;
+  slb_buf_reset(sts);
+  slb_buf_adds(sts, method);
+  slb_buf_add(sts, "&%2F&", 5);
+  if(write_pairs(p, keys, n, 1, sts) || sts->failed ||
+     hmac_sha1_keyed(key, sts, digest))
+    goto fail;
+  if(mbedtls_base64_encode((unsigned char *)signature,
+                           SLB_V1_SIGNATURE_SIZE, &written, digest,
+                           sizeof(digest)))
+    goto fail;
+  rc = 0;
+fail:
+  mbedtls_platform_zeroize(digest, sizeof(digest));
+  free(keys);
+  slb_buf_free(&own);
   return rc;
 }
 
@@ -247,33 +378,12 @@ int slb_sign_v1(const slb_params *p, const char *method,
                 slb_buf *string_to_sign,
                 char signature[SLB_V1_SIGNATURE_SIZE])
 {
-  slb_buf canonical, own;
-  slb_buf *sts = string_to_sign ? string_to_sign : &own;
-  unsigned char digest[20];
-  size_t written = 0;
-  int rc = -1;
+  slb_v1_key key;
+  int rc = slb_v1_key_init(&key, secret, secret_len);
 
-  slb_buf_init(&canonical);
-  slb_buf_init(&own);
-  if(canonical_query_skipping(p, "Signature", &canonical))
-    goto fail;
-
-  slb_buf_reset(sts);
-  slb_buf_adds(sts, method);
-  slb_buf_add(sts, "&%2F&", 5);
-  slb_percent_encode(sts, canonical.data, canonical.len);
-  if(sts->failed || hmac_sha1_v1(secret, secret_len, sts, digest))
-    goto fail;
-
-  if(mbedtls_base64_encode((unsigned char *)signature,
-                           SLB_V1_SIGNATURE_SIZE, &written, digest,
-                           sizeof(digest)))
-    goto fail;
-  rc = 0;
-fail:
-  mbedtls_platform_zeroize(digest, sizeof(digest));
-  slb_buf_free(&canonical);
-  slb_buf_free(&own);
+  if(!rc)
+    rc = slb_sign_v1_keyed(p, method, &key, string_to_sign, signature);
+  slb_v1_key_wipe(&key);
   return rc;
 }
 

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <mbedtls/sha1.h>
+
 #include "slb_buf.h"
 
 /* A list of name/value pairs. Names and values are byte strings with
@@ -46,6 +48,19 @@ int slb_sign_v1(const slb_params *p, const char *method,
                 const char *secret, size_t secret_len,
                 slb_buf *string_to_sign,
                 char signature[SLB_V1_SIGNATURE_SIZE]);
+
+/* A V1 key made ready once (the HMAC's keyed hash states), for a client
+ * that signs many requests with one secret. Wipe it when done. */
+typedef struct slb_v1_key {
+  mbedtls_sha1_context inner;
+  mbedtls_sha1_context outer;
+} slb_v1_key;
+
+int slb_v1_key_init(slb_v1_key *key, const char *secret, size_t secret_len);
+void slb_v1_key_wipe(slb_v1_key *key);
+int slb_sign_v1_keyed(const slb_params *p, const char *method,
+                      const slb_v1_key *key, slb_buf *string_to_sign,
+                      char signature[SLB_V1_SIGNATURE_SIZE]);
 
 /* V3 input: the headers given are exactly the signed headers; names are
  * lower-cased and values trimmed for signing. */
