@@ -3,6 +3,7 @@
  * credentials file, in that order. */
 #include "slb_cred.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -137,6 +138,21 @@ static const char *show(struct shown *out, struct span name)
     out->text[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
   }
   strcpy(out->text + n, name.len > n ? "..." : "");
+  return out->text;
+}
+
+/* A mode or type is quoted only if it looks like one (letters and '_');
+ * anything else may be a key pasted into the wrong field. */
+static const char *show_kind(struct shown *out, struct span kind)
+{
+  size_t i;
+
+  for(i = 0; i < kind.len && i < 40; i++)
+    if(!isalpha((unsigned char)kind.ptr[i]) && kind.ptr[i] != '_')
+      break;
+  if(i == kind.len && i < 40)
+    return show(out, kind);
+  strcpy(out->text, "(not a mode name)");
   return out->text;
 }
 
@@ -372,7 +388,7 @@ static enum lookup cli_profile(const cJSON *entry, struct span name,
   if(mode.len && !span_is(mode, "AK") && !span_is(mode, "StsToken")) {
     set_err(err, errlen, "profile '%s' has mode '%s', which slbscript "
             "does not support (use AK or StsToken)", show(&p, name),
-            show(&m, mode));
+            show_kind(&m, mode));
     return UNUSABLE;
   }
   return use_profile(&k, span_is(mode, "StsToken"), "mode StsToken",
@@ -560,7 +576,7 @@ static enum lookup ini_use(struct ini_state *st, int named, slb_cred *out,
   if(st->type.len && !sts && !span_is(st->type, "access_key")) {
     set_err(err, errlen, "profile '%s' has type '%s', which slbscript "
             "does not support (use access_key or sts)",
-            show(&p, st->want), show(&t, st->type));
+            show(&p, st->want), show_kind(&t, st->type));
     return UNUSABLE;
   }
   if(!st->k.token.len)

@@ -720,12 +720,18 @@ static const struct parse_case cli_cases[] = {
   { "control bytes in a quoted mode",
     "{\"profiles\": [{\"name\": \"default\", \"mode\": \"\\u001b[31m\","
     " \"access_key_secret\": \"s-S3CR3T\"}]}", 0, NULL, 1,
-    { NULL }, "profile 'default' has mode '?[31m', which slbscript does "
+    { NULL }, "profile 'default' has mode '(not a mode name)', which slbscript does "
               "not support (use AK or StsToken)" },
-  { "long mode cut short",
+  /* A key pasted into the mode field must not be echoed back. */
+  { "mode that is not a mode name",
     "{\"profiles\": [{\"name\": \"default\", \"mode\": \""
     DIGITS32 DIGITS32 "extra\"}]}", 0, NULL, 1,
-    { NULL }, "profile 'default' has mode '" DIGITS32 DIGITS32 "...', "
+    { NULL }, "profile 'default' has mode '(not a mode name)', "
+              "which slbscript does not support (use AK or StsToken)" },
+  { "unsupported mode named",
+    "{\"profiles\": [{\"name\": \"default\", \"mode\": "
+    "\"RamRoleArn\"}]}", 0, NULL, 1,
+    { NULL }, "profile 'default' has mode 'RamRoleArn', "
               "which slbscript does not support (use AK or StsToken)" },
 
   { "named profile missing", CLI_CURRENT("default"), 0, "nope", -1,
