@@ -109,8 +109,15 @@ int slb_multi_add(slb_multi *m, slb_op *op)
     push_done(m, op);
     return 0;
   }
-  op->next = m->waiting;
-  m->waiting = op;
+  /* Waiting ops start in the order they came: the list is short (at
+   * most the concurrency), so walking it to the end is cheap. */
+  {
+    slb_op **link = &m->waiting;
+    while(*link)
+      link = &(*link)->next;
+    op->next = NULL;
+    *link = op;
+  }
   return 0;
 }
 

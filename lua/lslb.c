@@ -1007,6 +1007,19 @@ static int l_client(lua_State *L)
 ** =======================================================
 */
 
+int lslb_pending(lua_State *L)
+{
+  scheduler *s;
+  int n = 0;
+
+  if(lua_getfield(L, LUA_REGISTRYINDEX, SCHEDULER_KEY) == LUA_TUSERDATA) {
+    s = lua_touserdata(L, -1);
+    n = s->multi ? slb_multi_pending(s->multi) : 0;
+  }
+  lua_pop(L, 1);
+  return n;
+}
+
 void lslb_enforce(lua_State *L, int idx)
 {
   static const char *const keys[] = {"dry_run", "simulate", "audit",

@@ -42,6 +42,9 @@ void lslb_open_conv(lua_State *L);
  * builds from now on, whatever a script asks. For hosts. */
 void lslb_enforce(lua_State *L, int idx);
 
+/* Calls of a running slb.each still queued or in flight. */
+int lslb_pending(lua_State *L);
+
 int luaopen_slb(lua_State *L);
 
 #endif
