@@ -215,6 +215,8 @@ static void log_mutation(lclient *lc, const char *action, const char *region,
   put_clean(stderr, value, vl > 200 ? 200 : vl);
   fprintf(stderr, " region=%s: ", region);
   puts_clean(stderr, outcome_word(rc, res, err));
+  if(!strcmp(slb_client_cred_source(lc->client), "simulation"))
+    fputs(" (simulated)", stderr);
   if(rc) {
     fputs(" (", stderr);
     puts_clean(stderr, err->message);
@@ -273,6 +275,9 @@ static void audit_mutation(lclient *lc, const char *action,
                           rc ? err->request_id : res->request_id);
   cJSON_AddStringToObject(line, "outcome", outcome_word(rc, res, err));
   cJSON_AddBoolToObject(line, "dry_run", !rc && res->dry_run);
+  cJSON_AddBoolToObject(line, "simulated",
+                        !strcmp(slb_client_cred_source(lc->client),
+                                "simulation"));
   if(rc)
     cJSON_AddStringToObject(line, "message", err->message);
   text = cJSON_PrintUnformatted(line);

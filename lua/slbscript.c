@@ -2,10 +2,12 @@
  * preloaded and a default client configured from the command line. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -27,7 +29,8 @@ static const char usage_text[] =
 "\n"
 "Options:\n"
 "  --region ID        region of the default client (else\n"
-"                     ALIBABA_CLOUD_REGION_ID, else the profile's)\n"
+"                     ALIBABA_CLOUD_REGION_ID, else the profile's; when\n"
+"                     simulating, the inventory's first region)\n"
 "  --profile NAME     credentials profile (~/.aliyun/config.json, then\n"
 "                     ~/.alibabacloud/credentials)\n"
 "  --endpoint HOST    API endpoint override (host[:port] or URL)\n"
@@ -39,11 +42,12 @@ static const char usage_text[] =
 "  --timeout SEC      per-attempt timeout (default 30)\n"
 "  --retries N        retries of transient failures (default 3)\n"
 "  --signature v1|v3  signature version (default v1)\n"
-"  --max-deletes N    refuse mutating calls after N (DeleteLimitReached)\n"
+"  --max-deletes N    refuse mutating calls once N of them have (or may\n"
+"                     have) changed something (DeleteLimitReached)\n"
 "  --max-time SEC     stop the script after SEC seconds (exit status 3)\n"
 "  -e CHUNK           run CHUNK instead of a script file\n"
 "  -v, --verbose      log every attempt, not just mutating calls\n"
-"  -q, --quiet        log nothing but errors\n"
+"  -q, --quiet        log nothing but errors (the last of -v, -q wins)\n"
 "  --version          print the version\n"
 "  -h, --help         print this help\n"
 "\n"
@@ -62,6 +66,8 @@ static const char usage_text[] =
 "  slb.client{region=, profile=, dry_run=, ...} -> client with the same\n"
 "       methods (c:delete_cert(id) ...)\n"
 "  slb.each(items, fn [, {concurrency=}]), slb.sign(params, secret)\n"
+"  slb.configure{...} sets the defaults every client starts from; the\n"
+"  options are listed in the README (region, retries, log, ...).\n"
 "\n"
 "Example:\n"
 "  local now = os.time() * 1000\n"
@@ -74,7 +80,8 @@ static const char usage_text[] =
 "    end\n"
 "  end\n"
 "\n"
-"Exit status: 0 success, 1 script error, 2 usage error, 3 --max-time.\n";
+"Exit status: 0 success, 1 script error or failed run, 2 usage error,\n"
+"3 --max-time.\n";
 
 struct options {
   const char *chunk;           /* -e */
@@ -151,6 +158,16 @@ static int parse_number(const char *text, double min, double max,
   return !errno && end != text && !*end && *out >= min && *out <= max;
 }
 
+/* Checked before any script runs, so that a typo in a path is a usage
+ * error and not a failure at the first call. */
+static int can_open(const char *path, int flags)
+{
+  int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0600);
+  if(fd >= 0)
+    close(fd);
+  return fd >= 0;
+}
+
 /* Options that take a value and become a default client setting. */
 static const struct {
   const char *flag;
@@ -217,6 +234,13 @@ static int value_option(lua_State *L, int k, const char *value)
           !slb_region_valid(value))
     return usage_error("--region '%s' is not a region id (letters, "
                        "digits, '-' and '_')", value);
+  else if(!strcmp(value_options[k].setting, "simulate") &&
+          !can_open(value, O_RDONLY))
+    return usage_error("--simulate: cannot read the inventory file '%s'",
+                       value);
+  else if(!strcmp(value_options[k].setting, "audit") &&
+          !can_open(value, O_WRONLY | O_APPEND | O_CREAT))
+    return usage_error("--audit: cannot open '%s' for appending", value);
   else
     lua_pushstring(L, value);
   lua_setfield(L, -2, value_options[k].setting);

@@ -3,7 +3,8 @@
 -- and any certificate the service says is still in use.
 --
 --   slbscript [slbscript options] cleanup.lua [--expired-for DAYS]
---       [--region R]... [--keep GLOB]... [--concurrency N]
+--       [--region R]... [--all-regions] [--keep GLOB]...
+--       [--concurrency N]
 --
 -- Works the same live, with --dry-run and with --simulate FILE.
 
@@ -11,9 +12,10 @@ local slb = require "slb"
 
 local USAGE = [[
 usage: slbscript [options] cleanup.lua [--expired-for DAYS] [--region R]...
-                 [--keep GLOB]... [--concurrency N]
+                 [--all-regions] [--keep GLOB]... [--concurrency N]
   --expired-for DAYS  only certificates expired more than DAYS ago (0)
   --region R          region to clean (repeatable; default: the client's)
+  --all-regions       every region the service lists (DescribeRegions)
   --keep GLOB         never delete names matching GLOB (* and ?; repeatable)
   --concurrency N     deletions in flight at once (default 1)]]
 
@@ -49,6 +51,8 @@ local function parse_args(args)
       end
     elseif a == "--region" then
       o.regions[#o.regions + 1] = value(a)
+    elseif a == "--all-regions" then
+      o.all_regions = true
     elseif a == "--keep" then
       local glob = value(a)
       o.keep[#o.keep + 1] = {glob = glob, pattern = glob_to_pattern(glob)}
@@ -127,7 +131,7 @@ local function plan_region(region, certs, o, now_ms, counts)
     local expires, why = expiry_of(c)
     local glob = kept_by(name, o.keep)
     local id = printable(c.ServerCertificateId)
-    name = printable(name)
+    name = "'" .. printable(name) .. "'"   -- quoted: spaces show
     if not expires then
       counts.failed = counts.failed + 1
       print(("  error   %s  %s  %s; left alone"):format(id, name,
@@ -137,7 +141,13 @@ local function plan_region(region, certs, o, now_ms, counts)
       print(("  keep    %s  %s  matches --keep %s"):format(id, name, glob))
     elseif expires >= cutoff then
       counts.valid = counts.valid + 1
-      print(("  valid   %s  %s  expires %s"):format(id, name, day(expires)))
+      if expires < now_ms then
+        print(("  recent  %s  %s  expired %s, under --expired-for %g days")
+          :format(id, name, day(expires), o.expired_for))
+      else
+        print(("  valid   %s  %s  expires %s"):format(id, name,
+          day(expires)))
+      end
     else
       doomed[#doomed + 1] = c
       print(("  delete  %s  %s  expired %s"):format(id, name, day(expires)))
@@ -178,12 +188,32 @@ local function clean_region(region, o, now_ms, counts)
            {concurrency = o.concurrency})
 end
 
+-- Every region the service lists, for --all-regions.
+local function all_regions()
+  local answer, err = slb.call("DescribeRegions", {})
+  if not answer then
+    io.stderr:write("cleanup.lua: cannot list regions: ", printable(err),
+                    "\n")
+    os.exit(1)
+  end
+  local regions = {}
+  for _, r in ipairs(answer.Regions and answer.Regions.Region or {}) do
+    if type(r.RegionId) == "string" then
+      regions[#regions + 1] = r.RegionId
+    end
+  end
+  return regions
+end
+
 local function main(args)
   local o = parse_args(args)
   local client, err = slb.default_client()
   if not client then
     io.stderr:write("cleanup.lua: ", tostring(err), "\n")
     os.exit(1)
+  end
+  if o.all_regions then
+    for _, r in ipairs(all_regions()) do o.regions[#o.regions + 1] = r end
   end
   if #o.regions == 0 then o.regions[1] = client:region() end
   local counts = {deleted = 0, in_use = 0, kept = 0, valid = 0, failed = 0}

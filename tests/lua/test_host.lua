@@ -45,8 +45,13 @@ local rows = {
    0, {"cn-hangzhou"}},
   {"--simulate " .. INV .. " --region eu-central-1 -e " ..
    "'print(#slb.describe_certs())'", 0, {"2"}},
-  {"--simulate missing.json -e " ..
-   "'local c, e = slb.describe_certs() print(e.code, e.message)'", 0,
+  {"--simulate missing.json -e ''", 2,
+   {"--simulate: cannot read the inventory file 'missing.json'"}},
+  {"--audit /nonexistent/dir/audit.jsonl -e ''", 2,
+   {"--audit: cannot open '/nonexistent/dir/audit.jsonl'"}},
+  {"-q -e " ..
+   "'local c, e = slb.client{simulate = \"missing.json\"} " ..
+   "print(c, e.code, e.message)'", 0,
    {"missing.json", "cannot open"}},
 }
 
@@ -139,7 +144,7 @@ f2:close()
 status, out = host("-q --simulate " .. odd .. " ../scripts/cleanup.lua")
 os.remove(odd)
 T.eq(status, 1, "odd expiry: the run reports a failure")
-T.check(out:find("epoch-cert  evil\\x0a  keep    forged  " ..
+T.check(out:find("epoch-cert  'evil\\x0a  keep    forged'  " ..
                  "ExpireTimeStamp 1000 is before 2000; left alone", 1, true),
         "odd expiry: left alone, name escaped: " .. out)
 T.check(not out:find("\n  keep    forged", 1, true),
