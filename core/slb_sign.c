@@ -189,6 +189,24 @@ static int param_order(const void *x, const void *y)
                    b->base + b->item->value_at, b->item->value_len);
 }
 
+/* A request has a dozen or two pairs: insertion sort beats qsort's setup
+ * and indirect calls there; qsort takes the rare long list. */
+static void sort_keys(struct sort_key *keys, size_t n)
+{
+  size_t i, j;
+
+  if(n > 32) {
+    qsort(keys, n, sizeof(*keys), param_order);
+    return;
+  }
+  for(i = 1; i < n; i++) {
+    struct sort_key k = keys[i];
+    for(j = i; j > 0 && param_order(&keys[j - 1], &k) > 0; j--)
+      keys[j] = keys[j - 1];
+    keys[j] = k;
+  }
+}
+
 /* Pairs in signing order, skipping any named skip. */
 static struct sort_key *sorted_pairs(const slb_params *p, const char *skip,
                                      size_t *n)
@@ -207,7 +225,7 @@ static struct sort_key *sorted_pairs(const slb_params *p, const char *skip,
     keys[*n].base = p->bytes.data;
     keys[(*n)++].item = item;
   }
-  qsort(keys, *n, sizeof(*keys), param_order);
+  sort_keys(keys, *n);
   return keys;
 }
 
