@@ -36,8 +36,9 @@ void slb_params_free(slb_params *p);       /* wipes values, frees */
 /* Percent-encodes bytes: A-Z a-z 0-9 - _ . ~ stay, the rest is %XY. */
 void slb_percent_encode(slb_buf *out, const char *s, size_t len);
 
-/* name=value pairs, encoded, sorted by encoded name in byte order (then by
- * value, so equal names still sort the same way every time), joined by &.
+/* name=value pairs, encoded, sorted by the raw name bytes (as the service
+ * and its SDKs sort; then by value, so equal names always sort the same
+ * way), joined by &.
  * Returns 0, or -1 when out of memory. */
 int slb_canonical_query(const slb_params *p, slb_buf *out);
 

@@ -183,6 +183,9 @@ static int add_cert(struct region *r, cJSON *fields, int listeners,
   return 0;
 }
 
+static long find_cert(const struct region *r, const char *id);
+static struct region *find_region(slb_sim *sim, const char *name);
+
 static int load_region(slb_sim *sim, const cJSON *value, struct region *r,
                        char *err, size_t errlen)
 {
@@ -197,7 +200,14 @@ static int load_region(slb_sim *sim, const cJSON *value, struct region *r,
     return -1;
   }
   cJSON_ArrayForEach(src, certs) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(src,
+                                                       "ServerCertificateId");
     int bad = !cJSON_IsObject(src), listeners, exts;
+    if(cJSON_IsString(id) && find_cert(r, id->valuestring) >= 0) {
+      sim_error(err, errlen, r->name, i, "repeats a ServerCertificateId "
+                "listed before it");
+      return -1;
+    }
     cJSON *fields = bad ? NULL : cert_fields(src, r->name,
                                              (double)sim->now_ms, &bad);
     listeners = count_list(src, "listeners", &bad);
@@ -237,6 +247,10 @@ static int load_regions(slb_sim *sim, const cJSON *regions, char *err,
     struct region *r = &sim->regions[sim->count];
     if(!valid_region_name(value->string)) {
       sim_error(err, errlen, NULL, -1, "a region name is not a region id");
+      return -1;
+    }
+    if(find_region(sim, value->string)) {
+      sim_error(err, errlen, value->string, -1, " is listed twice");
       return -1;
     }
     snprintf(r->name, sizeof(r->name), "%s", value->string);
@@ -410,7 +424,7 @@ static char *param(const slb_params *p, const char *name)
 static struct region *find_region(slb_sim *sim, const char *name)
 {
   size_t i;
-  for(i = 0; i < sim->count; i++)
+  for(i = 0; name && i < sim->count; i++)
     if(!strcmp(sim->regions[i].name, name))
       return &sim->regions[i];
   return NULL;
