@@ -720,7 +720,8 @@ static const struct parse_case cli_cases[] = {
   { "control bytes in a quoted mode",
     "{\"profiles\": [{\"name\": \"default\", \"mode\": \"\\u001b[31m\","
     " \"access_key_secret\": \"s-S3CR3T\"}]}", 0, NULL, 1,
-    { NULL }, "profile 'default' has mode '(not a mode name)', which slbscript does "
+    { NULL }, "profile 'default' has mode '(not a mode name)', which "
+              "slbscript does "
               "not support (use AK or StsToken)" },
   /* A key pasted into the mode field must not be echoed back. */
   { "mode that is not a mode name",
