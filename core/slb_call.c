@@ -516,19 +516,3 @@ void slb_client_run(slb_client *c, slb_op *op)
 {
   slb_op_run(op, c->easy);
 }
-
-int slb_client_call(slb_client *c, const char *action, const char *region,
-                    const slb_params *params, slb_result *res,
-                    slb_error *err)
-{
-  slb_op *op = slb_op_new(c, action, region, params, err);
-  int rc;
-
-  memset(res, 0, sizeof(*res));
-  if(!op)
-    return -1;
-  slb_op_run(op, c->easy);
-  rc = slb_op_result(op, res, err);
-  slb_op_free(op);
-  return rc;
-}

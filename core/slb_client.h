@@ -121,17 +121,11 @@ typedef struct slb_result {
   char request_id[128];
 } slb_result;
 
-/* One SLB action. params holds the action's own parameters (not the
- * common ones); region NULL means the client's region. Returns 0 with res
- * filled, or -1 with err filled. Nothing is sent when the arguments are
- * malformed. */
-int slb_client_call(slb_client *c, const char *action, const char *region,
-                    const slb_params *params, slb_result *res,
-                    slb_error *err);
-
-/* The same call, asynchronously: slb_op_new checks the arguments and
- * applies dry-run and the mutation limit (an op can be done at once);
- * an slb_multi then runs many ops' attempts at the same time. */
+/* One SLB action is an op. slb_op_new checks the arguments (params holds
+ * the action's own parameters, not the common ones; region NULL means the
+ * client's) and applies the time limit, dry run and the mutation limit,
+ * so an op can be done at once. slb_client_run then runs it here and now,
+ * or an slb_multi runs many ops' attempts at the same time. */
 typedef struct slb_op slb_op;
 typedef struct slb_multi slb_multi;
 
@@ -141,8 +135,8 @@ slb_op *slb_op_new(slb_client *c, const char *action, const char *region,
 int slb_op_done(const slb_op *op);
 void slb_op_set_userdata(slb_op *op, void *ud);
 void *slb_op_userdata(const slb_op *op);
-/* The outcome of a done op, as slb_client_call gives it; res->json passes
- * to the caller. */
+/* The outcome of a done op: 0 with res filled, or -1 with err filled;
+ * res->json passes to the caller. */
 int slb_op_result(slb_op *op, slb_result *res, slb_error *err);
 /* Frees op; one still queued in a multi is only let go of, and the multi
  * frees it once its transfer ends. */
