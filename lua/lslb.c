@@ -160,24 +160,16 @@ static void observer(const slb_attempt *a, void *ud)
     return;
   lua_rawgeti(L, LUA_REGISTRYINDEX, lc->on_attempt);
   lua_createtable(L, 0, 9);
-  lua_pushstring(L, a->action);
-  lua_setfield(L, -2, "action");
-  lua_pushstring(L, a->region);
-  lua_setfield(L, -2, "region");
-  lua_pushinteger(L, a->attempt);
-  lua_setfield(L, -2, "attempt");
-  lua_pushinteger(L, a->status);
-  lua_setfield(L, -2, "status");
-  lua_pushstring(L, a->code);
-  lua_setfield(L, -2, "code");
-  lua_pushstring(L, a->request_id);
-  lua_setfield(L, -2, "request_id");
+  lslb_setstring(L, "action", a->action);
+  lslb_setstring(L, "region", a->region);
+  lslb_setinteger(L, "attempt", a->attempt);
+  lslb_setinteger(L, "status", a->status);
+  lslb_setstring(L, "code", a->code);
+  lslb_setstring(L, "request_id", a->request_id);
   lua_pushnumber(L, a->elapsed_ms);
   lua_setfield(L, -2, "elapsed_ms");
-  lua_pushboolean(L, a->will_retry);
-  lua_setfield(L, -2, "will_retry");
-  lua_pushinteger(L, a->retry_in_ms);
-  lua_setfield(L, -2, "retry_in_ms");
+  lslb_setboolean(L, "will_retry", a->will_retry);
+  lslb_setinteger(L, "retry_in_ms", a->retry_in_ms);
   /* The hook may not unwind through the C call in progress. */
   if(lua_pcall(L, 1, 0, 0) != LUA_OK) {
     char message[512];
@@ -369,18 +361,13 @@ static void push_delete_result(lua_State *L, const slb_result *res,
                                const char *region, int id_at)
 {
   lua_createtable(L, 0, 6);
-  lua_pushstring(L, res->request_id);
-  lua_setfield(L, -2, "request_id");
+  lslb_setstring(L, "request_id", res->request_id);
   lua_pushvalue(L, id_at);
   lua_setfield(L, -2, "id");
-  lua_pushstring(L, region);
-  lua_setfield(L, -2, "region");
-  lua_pushboolean(L, res->already_deleted);
-  lua_setfield(L, -2, "already_deleted");
-  lua_pushboolean(L, res->dry_run);
-  lua_setfield(L, -2, "dry_run");
-  lua_pushinteger(L, res->attempts);
-  lua_setfield(L, -2, "attempts");
+  lslb_setstring(L, "region", region);
+  lslb_setboolean(L, "already_deleted", res->already_deleted);
+  lslb_setboolean(L, "dry_run", res->dry_run);
+  lslb_setinteger(L, "attempts", res->attempts);
 }
 
 /* The certificate list must be where the API puts it, or the answer is
@@ -463,10 +450,8 @@ static int complete(lua_State *L, lua_KContext frame)
     return push_certs(L, &res);
   default:
     lslb_pushjson(L, res.json);
-    if(res.dry_run) {
-      lua_pushboolean(L, 1);
-      lua_setfield(L, -2, "dry_run");
-    }
+    if(res.dry_run)
+      lslb_setboolean(L, "dry_run", 1);
     return 1;
   }
 }
@@ -614,16 +599,11 @@ static int l_client_info(lua_State *L)
 {
   lclient *lc = check_open(L);
   lua_createtable(L, 0, 4);
-  lua_pushstring(L, slb_client_region(lc->client));
-  lua_setfield(L, -2, "region");
-  lua_pushstring(L, slb_client_profile(lc->client));
-  lua_setfield(L, -2, "profile");
-  lua_pushstring(L, slb_client_cred_source(lc->client));
-  lua_setfield(L, -2, "credentials");
-  lua_pushboolean(L, slb_client_dry_run(lc->client));
-  lua_setfield(L, -2, "dry_run");
-  lua_pushinteger(L, slb_client_mutations(lc->client));
-  lua_setfield(L, -2, "mutations");
+  lslb_setstring(L, "region", slb_client_region(lc->client));
+  lslb_setstring(L, "profile", slb_client_profile(lc->client));
+  lslb_setstring(L, "credentials", slb_client_cred_source(lc->client));
+  lslb_setboolean(L, "dry_run", slb_client_dry_run(lc->client));
+  lslb_setinteger(L, "mutations", slb_client_mutations(lc->client));
   return 1;
 }
 

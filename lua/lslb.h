@@ -31,6 +31,10 @@ void lslb_flatten(lua_State *L, int idx, int arg, slb_params *p);
 /* Pushes a JSON value as Lua values; numbers that are whole and exact
  * become integers. */
 void lslb_pushjson(lua_State *L, const cJSON *json);
+/* t[name] = value for the table on top of the stack. */
+void lslb_setstring(lua_State *L, const char *name, const char *value);
+void lslb_setinteger(lua_State *L, const char *name, lua_Integer value);
+void lslb_setboolean(lua_State *L, const char *name, int value);
 /* Pushes nil and an error table; returns 2, for `return nil, err`. */
 int lslb_pusherror(lua_State *L, const slb_error *err);
 /* A metatable named name whose __gc is gc (for userdata owning C memory). */

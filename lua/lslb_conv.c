@@ -221,9 +221,21 @@ static int error_tostring(lua_State *L)
   return 1;
 }
 
-static void setfield_str(lua_State *L, const char *name, const char *value)
+void lslb_setstring(lua_State *L, const char *name, const char *value)
 {
   lua_pushstring(L, value);
+  lua_setfield(L, -2, name);
+}
+
+void lslb_setinteger(lua_State *L, const char *name, lua_Integer value)
+{
+  lua_pushinteger(L, value);
+  lua_setfield(L, -2, name);
+}
+
+void lslb_setboolean(lua_State *L, const char *name, int value)
+{
+  lua_pushboolean(L, value);
   lua_setfield(L, -2, name);
 }
 
@@ -231,17 +243,14 @@ int lslb_pusherror(lua_State *L, const slb_error *err)
 {
   lua_pushnil(L);
   lua_createtable(L, 0, 9);
-  setfield_str(L, "code", err->code);
-  setfield_str(L, "message", err->message);
-  setfield_str(L, "request_id", err->request_id);
-  setfield_str(L, "host_id", err->host_id);
-  setfield_str(L, "recommend", err->recommend);
-  lua_pushinteger(L, err->status);
-  lua_setfield(L, -2, "status");
-  lua_pushboolean(L, err->retryable);
-  lua_setfield(L, -2, "retryable");
-  lua_pushinteger(L, err->attempts);
-  lua_setfield(L, -2, "attempts");
+  lslb_setstring(L, "code", err->code);
+  lslb_setstring(L, "message", err->message);
+  lslb_setstring(L, "request_id", err->request_id);
+  lslb_setstring(L, "host_id", err->host_id);
+  lslb_setstring(L, "recommend", err->recommend);
+  lslb_setinteger(L, "status", err->status);
+  lslb_setboolean(L, "retryable", err->retryable);
+  lslb_setinteger(L, "attempts", err->attempts);
   luaL_setmetatable(L, LSLB_ERROR);
   return 2;
 }
